@@ -7,21 +7,42 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
+/** Where a send event keeps its opcode: on the class, so it is never an own (serialized) field. */
+interface SendEventClass {
+  readonly op: number;
+}
+
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
 /**
  * Base of every client-sent gateway payload. Subclasses declare Discord's fields (snake_case)
  * as plain instance properties, so `JSON.stringify(event)` is exactly the frame's `d`.
+ * The opcode lives on the class (`static readonly op`); the instance `op` is a prototype getter
+ * reading it, so it never shows up among the fields.
  *
- * @typeParam D - the `d` object this event serializes to
+ * @typeParam D - the `d` this event serializes to (an object, or `number | null` for `Heartbeat`)
+ *
+ * @example
+ * ```ts
+ * const event = new RequestGuildMembers({ guild_id: '81384788765712384', query: '', limit: 0 });
+ * event.op;                 // 8, same as RequestGuildMembers.op
+ * JSON.stringify(event);    // '{"guild_id":"81384788765712384","query":"","limit":0}'
+ * await event.sendEvent(bot, session);
+ * ```
  */
-export abstract class SendEvent<D extends object = object> {
-  /** The gateway opcode this event is sent with. */
-  abstract readonly op: number;
+export abstract class SendEvent<D = unknown> {
+  /** The gateway opcode this class is sent with; every subclass defines it. */
+  declare static readonly op: number;
 
-  /** Returns the `d` of the frame: the instance's own fields, without `op`. */
+  /** The gateway opcode this event is sent with (the class's static `op`). */
+  get op(): number {
+    return (this.constructor as unknown as SendEventClass).op;
+  }
+
+  /** Returns the `d` of the frame: a plain copy of the instance's own fields, undefined ones left out. */
   toJSON(): D {
     const d: Record<string, unknown> = {};
     for (const key of Object.keys(this)) {
-      if (key === 'op') continue;
       const value = (this as Record<string, unknown>)[key];
       if (value !== undefined) d[key] = value;
     }
@@ -29,10 +50,20 @@ export abstract class SendEvent<D extends object = object> {
   }
 
   /**
-   * Checks what only the bot can tell (e.g. intents). Throws a {@link DisgateError} subclass;
-   * nothing is sent then. Called by {@link SendEvent.sendEvent} before queuing.
+   * Checks what only the bot can tell (e.g. intents). Throws a `DisgateError` subclass;
+   * nothing is sent then. Called once by {@link SendEvent.sendEvent} and {@link SendEvent.sendEvents}
+   * before anything is queued.
    */
   protected checkBot(_bot: Client): void {}
+
+  /**
+   * Puts this event on one session's wire. The default hands it to `session.transmit`, which
+   * waits for the session's bucket, encodes the frame and refuses oversized ones; `Identify`
+   * overrides it to take the bot's identify bucket first.
+   */
+  protected async deliver(_bot: Client, session: Session, options?: SendOptions): Promise<void> {
+    await session.transmit(this, options);
+  }
 
   /**
    * Sends this event on one session: waits for the session's bucket (and, for `Identify`, the
@@ -45,15 +76,27 @@ export abstract class SendEvent<D extends object = object> {
    */
   async sendEvent(bot: Client, session: Session, options?: SendOptions): Promise<void> {
     this.checkBot(bot);
-    await session.transmit(this, options);
+    await this.deliver(bot, session, options);
   }
 
   /**
    * Sends this event on every session of the bot, each in its own order and bucket.
    * Resolves once every frame is written; rejects with the first failure.
+   *
+   * @throws the same errors as {@link SendEvent.sendEvent}
    */
   async sendEvents(bot: Client, options?: SendOptions): Promise<void> {
     this.checkBot(bot);
-    await Promise.all([...bot.sessions.values()].map((session) => session.transmit(this, options)));
+    await Promise.all([...bot.sessions.values()].map((session) => this.deliver(bot, session, options)));
+  }
+
+  /**
+   * What `console.log` and `util.inspect` show: the opcode and fields, with any `token`
+   * replaced by `[REDACTED]` so logging an `Identify` or `Resume` never leaks it.
+   */
+  [INSPECT](): object {
+    const d: unknown = this.toJSON();
+    const shown = typeof d === 'object' && d !== null && 'token' in d ? { ...d, token: '[REDACTED]' } : d;
+    return Object.defineProperty({ op: this.op, d: shown }, Symbol.toStringTag, { value: this.constructor.name });
   }
 }
