@@ -1,0 +1,1 @@
+export { testRateLimiter, type RateLimiterConformanceOptions } from './conformance.js';
