@@ -1,0 +1,454 @@
+import { EventEmitter } from 'node:events';
+import { release } from 'node:os';
+import { Session, type SessionCloseEvent } from './session.js';
+import { MemoryRateLimiter } from './ratelimit/memory.js';
+import type { RateLimiter } from './ratelimit/types.js';
+import type { SessionStore } from './store/types.js';
+import { COMPRESSIONS, HAS_ZSTD, type Compression } from './compression.js';
+import { Identify } from './events/identify.js';
+import { SessionStartBudget } from './session-start-budget.js';
+import { HTTPError, InvalidOptionError, redactToken } from './errors.js';
+import { ALL_INTENTS, intentNames, INTENT_NAMES } from '../types/intents.js';
+import { CONTENT_INTENT_DISPATCHES, DISPATCH_INTENTS, type DispatchName, type DispatchPayloads } from '../types/dispatch.js';
+import type { APIGatewayBotInfo, GatewayPresenceUpdateData } from '../types/payloads.js';
+import { GatewayIntentBits } from 'discord-api-types/v10';
+
+/** A dispatch handler: the typed payload and the session (shard) it arrived on. */
+export type DispatchHandler<E extends DispatchName> = (payload: DispatchPayloads[E], session: Session) => void | Promise<void>;
+
+/** Receives every dispatch, e.g. to forward it elsewhere. */
+export type AnyDispatchListener = (event: DispatchName, payload: unknown, session: Session) => void;
+
+/** Which shards `bot.connect()` runs: a total (all of them), or a slice of a total. */
+export type ShardsOption = number | { ids: number[]; total: number };
+
+/** Options of {@link Client}. */
+export interface ClientOptions {
+  /** The bot token (without the `Bot ` prefix). */
+  token: string;
+  /** Gateway intents, e.g. `GatewayIntentBits.Guilds | GatewayIntentBits.GuildMembers`. */
+  intents: number;
+  /** REST base for `GET /gateway/bot`; default `https://discord.com/api/v10`. */
+  apiURL?: string;
+  /** Gateway URL; default the `url` from `GET /gateway/bot`. */
+  gatewayURL?: string;
+  /** Transport compression; default `'zstd-stream'` (or `'zlib-stream'` on a Node without zstd). */
+  compression?: Compression;
+  /** Shards `connect()` starts; default the count recommended by `GET /gateway/bot`. */
+  shards?: ShardsOption;
+  /** Identify `large_threshold`, 50–250. */
+  largeThreshold?: number;
+  /** Presence sent in Identify. */
+  presence?: GatewayPresenceUpdateData;
+  /** Holds the app-wide buckets (identify per `shard_id % max_concurrency`); default `MemoryRateLimiter`. */
+  rateLimiter?: RateLimiter;
+  /** Default session store of this bot's sessions, so a restarted process resumes. */
+  store?: SessionStore;
+  /** Reconnect after recoverable closes; default `true`. */
+  autoReconnect?: boolean;
+  /** Consecutive failed connection attempts before a session gives up; default unlimited. */
+  maxReconnectAttempts?: number;
+  /** Identify `properties`; default `{ os: process.platform, browser: 'disgate', device: 'disgate' }`. */
+  properties?: { os: string; browser: string; device: string };
+}
+
+/** Events of {@link Client} (`bot.on(name, listener)`). */
+export interface ClientEvents {
+  /** A handler threw, the gateway misbehaved, or a session ended with an error. */
+  error: [error: Error, session: Session | undefined];
+  /** A configuration problem worth fixing (e.g. a handler for an event the intents never deliver). */
+  warn: [message: string];
+  /** Lifecycle detail, for logs. Never contains the token. */
+  debug: [message: string];
+  /** A session became READY (`how = 'ready'`) or resumed (`'resumed'`). */
+  ready: [session: Session, how: 'ready' | 'resumed'];
+  /** A connection closed; `event.reconnect` tells whether disgate will reconnect. */
+  close: [event: SessionCloseEvent, session: Session];
+  /** `connect()` progress: shards READY so far, of the total it starts. */
+  progress: [ready: number, total: number];
+}
+
+/** What `max_concurrency` is assumed to be when `GET /gateway/bot` cannot be reached. */
+const FALLBACK_MAX_CONCURRENCY = 1;
+const IDENTIFY_INTERVAL_MS = 5000;
+
+/**
+ * A bot: its token, intents and options, its dispatch handlers, its sessions, and the
+ * app-wide rate limits (identify buckets, daily session starts) its sessions share.
+ *
+ * @example
+ * ```ts
+ * const bot = new Client({ token: process.env.DISCORD_TOKEN!, intents: GatewayIntentBits.Guilds });
+ * bot.handle('GUILD_CREATE', (guild, session) => console.log(guild.name, 'on shard', session.shard[0]));
+ * await bot.connect();
+ * ```
+ */
+export class Client extends EventEmitter<ClientEvents> {
+  /** Gateway intents. */
+  readonly intents: number;
+  /** REST base URL. */
+  readonly apiURL: string;
+  /** Transport compression of every session. */
+  readonly compression: Compression;
+  /** Identify `large_threshold`, if set. */
+  readonly largeThreshold: number | undefined;
+  /** Presence sent in Identify, if set. */
+  presence: GatewayPresenceUpdateData | undefined;
+  /** App-wide buckets: `identify:<key>`. */
+  readonly rateLimiter: RateLimiter;
+  /** Default store of this bot's sessions. */
+  readonly store: SessionStore | undefined;
+  /** Whether sessions reconnect after recoverable closes. */
+  readonly autoReconnect: boolean;
+  /** Consecutive failed attempts a session tolerates. */
+  readonly maxReconnectAttempts: number;
+  /** Sessions by shard id. */
+  readonly sessions = new Map<number, Session>();
+  /** The shards option, if given. */
+  readonly shards: ShardsOption | undefined;
+
+  readonly #token: string;
+  readonly #gatewayURLOption: string | undefined;
+  readonly #properties: { os: string; browser: string; device: string };
+  readonly #handlers = new Map<string, Array<(payload: unknown, session: Session) => void | Promise<void>>>();
+  #anyListeners: AnyDispatchListener[] = [];
+  readonly #warned = new Set<string>();
+  #gatewayInfo: Promise<APIGatewayBotInfo> | undefined;
+  #gatewayURL: string | undefined;
+  readonly #budget: SessionStartBudget;
+  #identifyGates = new Map<number, Promise<void>>();
+  #gateOpeners = new Map<number, () => void>();
+
+  /**
+   * @throws {@link InvalidOptionError} (a `TypeError`) naming the option when one is invalid
+   */
+  constructor(options: ClientOptions) {
+    super();
+    const o = options as Partial<ClientOptions> | undefined;
+    if (!o || typeof o !== 'object') throw new InvalidOptionError('options', 'an object with token and intents');
+    if (typeof o.token !== 'string' || o.token.trim() === '') throw new InvalidOptionError('token', 'a non-empty string');
+    if (!Number.isSafeInteger(o.intents) || o.intents! < 0) throw new InvalidOptionError('intents', 'a non-negative integer bitfield');
+    if ((o.intents! & ~ALL_INTENTS) !== 0) throw new InvalidOptionError('intents', `made of defined intent bits (mask ${ALL_INTENTS})`);
+    if (o.compression !== undefined && !COMPRESSIONS.includes(o.compression)) {
+      throw new InvalidOptionError('compression', `one of ${COMPRESSIONS.map((c) => `'${c}'`).join(', ')}`);
+    }
+    if (o.compression === 'zstd-stream' && !HAS_ZSTD) throw new InvalidOptionError('compression', "'zlib-stream' or 'none' on a Node.js without zstd (22.15+ has it)");
+    if (o.largeThreshold !== undefined && !(Number.isInteger(o.largeThreshold) && o.largeThreshold >= 50 && o.largeThreshold <= 250)) {
+      throw new InvalidOptionError('largeThreshold', 'an integer from 50 to 250');
+    }
+    if (o.maxReconnectAttempts !== undefined && !(o.maxReconnectAttempts === Infinity || (Number.isInteger(o.maxReconnectAttempts) && o.maxReconnectAttempts >= 0))) {
+      throw new InvalidOptionError('maxReconnectAttempts', 'a non-negative integer or Infinity');
+    }
+    for (const key of ['apiURL', 'gatewayURL'] as const) {
+      const value = o[key];
+      if (value !== undefined && !URL.canParse(value)) throw new InvalidOptionError(key, 'an absolute URL');
+    }
+    if (o.shards !== undefined) validateShards(o.shards);
+    this.#token = o.token;
+    this.intents = o.intents!;
+    this.apiURL = (o.apiURL ?? 'https://discord.com/api/v10').replace(/\/+$/, '');
+    this.#gatewayURLOption = o.gatewayURL;
+    this.compression = o.compression ?? (HAS_ZSTD ? 'zstd-stream' : 'zlib-stream');
+    this.largeThreshold = o.largeThreshold;
+    this.presence = o.presence;
+    this.rateLimiter = o.rateLimiter ?? new MemoryRateLimiter();
+    this.store = o.store;
+    this.autoReconnect = o.autoReconnect ?? true;
+    this.maxReconnectAttempts = o.maxReconnectAttempts ?? Infinity;
+    this.shards = o.shards;
+    this.#properties = o.properties ?? { os: process.platform, browser: 'disgate', device: 'disgate' };
+    this.#budget = new SessionStartBudget({
+      refresh: () => this.getGatewayBot({ fresh: true }).then((info) => info.session_start_limit),
+      warn: (message) => this.#warn(message),
+    });
+  }
+
+  /** The bot token. Kept in a private field so it never shows in `console.log(bot)`. */
+  get token(): string {
+    return this.#token;
+  }
+
+  /**
+   * Registers a handler for one dispatch event. Handlers run in arrival order; one that throws
+   * (or rejects) is reported on the `error` event and never stops the session. Warns once
+   * when the bot's intents can never deliver the event.
+   *
+   * @returns a function that removes the handler
+   * @example
+   * ```ts
+   * const off = bot.handle('MESSAGE_CREATE', (message) => console.log(message.content));
+   * off();
+   * ```
+   */
+  handle<E extends DispatchName>(event: E, handler: DispatchHandler<E>): () => void {
+    this.#checkIntentsFor(event);
+    const h = handler as (payload: unknown, session: Session) => void | Promise<void>;
+    // Copy on write: delivery iterates the current array even if a handler unsubscribes.
+    this.#handlers.set(event, [...(this.#handlers.get(event) ?? []), h]);
+    return () => {
+      const list = (this.#handlers.get(event) ?? []).filter((x) => x !== h);
+      if (list.length) this.#handlers.set(event, list);
+      else this.#handlers.delete(event);
+    };
+  }
+
+  /**
+   * Registers a listener for every dispatch (forwarders, logging, metrics).
+   *
+   * @returns a function that removes the listener
+   */
+  handleAny(listener: AnyDispatchListener): () => void {
+    this.#anyListeners = [...this.#anyListeners, listener];
+    return () => { this.#anyListeners = this.#anyListeners.filter((l) => l !== listener); };
+  }
+
+  /**
+   * The session that receives a guild's events: `(guild_id >> 22) % num_shards`.
+   *
+   * @example
+   * ```ts
+   * bot.sessionForGuild('81384788765712384')?.shard; // [k, total]
+   * ```
+   */
+  sessionForGuild(guildId: string): Session | undefined {
+    const total = this.#shardTotal();
+    if (total === undefined) return undefined;
+    return this.sessions.get(shardForGuild(guildId, total));
+  }
+
+  /**
+   * Fetches `GET /gateway/bot` (URL, recommended shards, session start limit). The answer is
+   * cached for the next connection attempts; `fresh` fetches again.
+   *
+   * @throws {@link HTTPError} when Discord answers with an error status
+   */
+  getGatewayBot(options: { fresh?: boolean } = {}): Promise<APIGatewayBotInfo> {
+    if (!this.#gatewayInfo || options.fresh) {
+      const pending = this.#fetchGatewayBot();
+      this.#gatewayInfo = pending;
+      pending.then((info) => this.#budget.update(info.session_start_limit), () => {
+        if (this.#gatewayInfo === pending) this.#gatewayInfo = undefined;
+      });
+    }
+    return this.#gatewayInfo;
+  }
+
+  /**
+   * Waits for this shard's turn to identify: the daily session-start budget, then the
+   * `identify:<shard_id % max_concurrency>` bucket (1 per 5 s). `Identify.sendEvent` calls it.
+   */
+  async acquireIdentify(shardId: number, signal?: AbortSignal): Promise<void> {
+    const maxConcurrency = await this.#maxConcurrency();
+    const gate = this.#identifyGates.get(shardId);
+    if (gate) await abortable(gate, signal);
+    await this.#budget.take(signal);
+    await this.rateLimiter.acquire({ id: `identify:${shardId % maxConcurrency}`, limit: 1, interval: IDENTIFY_INTERVAL_MS }, { signal });
+    this.#openGate(shardId);
+  }
+
+  /**
+   * Starts every shard this bot runs (the `shards` option, or the count `GET /gateway/bot`
+   * recommends), bucket by bucket, and resolves once all are READY. Progress is reported on the
+   * `progress` event.
+   *
+   * @throws the first session's connection error (e.g. {@link FatalCloseError})
+   */
+  async connect(): Promise<void> {
+    const { ids, total } = await this.#plannedShards();
+    const maxConcurrency = await this.#maxConcurrency();
+    this.#planIdentifyOrder(ids, maxConcurrency);
+    let ready = 0;
+    this.emit('progress', 0, ids.length);
+    await Promise.all(ids.map(async (id) => {
+      const session = this.sessions.get(id) ?? new Session({ shard: [id, total] });
+      try {
+        if (session.status !== 'ready') await session.connect(this);
+      } finally {
+        this.#openGate(id);
+      }
+      this.emit('progress', ++ready, ids.length);
+    }));
+  }
+
+  /** Closes every session with 1000 (Discord invalidates them) and forgets them. */
+  async close(code = 1000): Promise<void> {
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(sessions.map((s) => s.disconnect(code)));
+    await this.store?.flush();
+  }
+
+  /** @internal Builds the Identify for one shard from the bot's options. */
+  identifyFor(shard: [number, number]): Identify {
+    return new Identify({
+      token: this.#token,
+      properties: this.#properties,
+      intents: this.intents,
+      shard,
+      ...(this.largeThreshold !== undefined && { large_threshold: this.largeThreshold }),
+      ...(this.presence !== undefined && { presence: this.presence }),
+    });
+  }
+
+  /** @internal The URL new sessions connect to (resumes use their `resume_gateway_url`). */
+  async resolveGatewayURL(): Promise<string> {
+    if (this.#gatewayURLOption) return this.#gatewayURLOption;
+    this.#gatewayURL ??= (await this.getGatewayBot()).url;
+    return this.#gatewayURL;
+  }
+
+  /** @internal Hands one dispatch to its handlers; the hottest path of the library. */
+  deliver(event: string, payload: unknown, session: Session): void {
+    const any = this.#anyListeners;
+    for (let i = 0; i < any.length; i++) {
+      try {
+        any[i]!(event as DispatchName, payload, session);
+      } catch (err) {
+        this.reportError(err, session);
+      }
+    }
+    const handlers = this.#handlers.get(event);
+    if (handlers === undefined) return;
+    for (let i = 0; i < handlers.length; i++) {
+      try {
+        const result = handlers[i]!(payload, session);
+        if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+          (result as Promise<void>).then(undefined, (err: unknown) => this.reportError(err, session));
+        }
+      } catch (err) {
+        this.reportError(err, session);
+      }
+    }
+  }
+
+  /** @internal Routes an error to the `error` event, or to a process warning when nobody listens. */
+  reportError(err: unknown, session?: Session): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (this.listenerCount('error') > 0) this.emit('error', error, session);
+    else process.emitWarning(redactToken(`disgate: ${error.name}: ${error.message}`, this.#token), { code: 'DISGATE_ERROR' });
+  }
+
+  /** @internal */
+  debug(message: string): void {
+    if (this.listenerCount('debug') > 0) this.emit('debug', redactToken(message, this.#token));
+  }
+
+  /** @internal */
+  sessionReady(session: Session, how: 'ready' | 'resumed'): void {
+    this.emit('ready', session, how);
+  }
+
+  /** @internal */
+  sessionClosed(event: SessionCloseEvent, session: Session): void {
+    this.debug(`[shard ${event.shard}] closed ${event.code} ${event.reason}; reconnect=${event.reconnect} resumable=${event.resumable}`);
+    this.emit('close', event, session);
+  }
+
+  #warn(message: string): void {
+    if (this.#warned.has(message)) return;
+    this.#warned.add(message);
+    if (this.listenerCount('warn') > 0) this.emit('warn', message);
+    else process.emitWarning(`disgate: ${message}`, { code: 'DISGATE_WARNING' });
+  }
+
+  #checkIntentsFor(event: DispatchName): void {
+    const needs = DISPATCH_INTENTS[event];
+    if (needs !== undefined && (this.intents & needs) === 0) {
+      this.#warn(`handle('${event}'): the bot's intents never deliver this event; it needs ${intentNames(needs).join(' or ')}`);
+    }
+    if (CONTENT_INTENT_DISPATCHES.has(event) && (this.intents & GatewayIntentBits.MessageContent) === 0) {
+      this.#warn(`handle('${event}'): without ${INTENT_NAMES[GatewayIntentBits.MessageContent]}, message content, embeds, attachments, components and polls arrive empty (except DMs, mentions and the bot's own messages)`);
+    }
+  }
+
+  async #fetchGatewayBot(): Promise<APIGatewayBotInfo> {
+    const url = `${this.apiURL}/gateway/bot`;
+    const response = await fetch(url, {
+      headers: { Authorization: `Bot ${this.#token}`, 'User-Agent': `DiscordBot (https://www.npmjs.com/package/disgate, 0.1.0) Node.js/${process.version} ${release()}` },
+      signal: AbortSignal.timeout(15_000),
+    });
+    if (!response.ok) throw new HTTPError(response.status, url, 'GET /gateway/bot failed');
+    return (await response.json()) as APIGatewayBotInfo;
+  }
+
+  async #maxConcurrency(): Promise<number> {
+    try {
+      return (await this.getGatewayBot()).session_start_limit.max_concurrency;
+    } catch (err) {
+      this.debug(`GET /gateway/bot failed (${(err as Error).message}); assuming max_concurrency ${FALLBACK_MAX_CONCURRENCY}`);
+      return FALLBACK_MAX_CONCURRENCY;
+    }
+  }
+
+  async #plannedShards(): Promise<{ ids: number[]; total: number }> {
+    const option = this.shards;
+    if (typeof option === 'number') return { ids: range(option), total: option };
+    if (option) return { ids: [...option.ids], total: option.total };
+    const total = (await this.getGatewayBot()).shards;
+    return { ids: range(total), total };
+  }
+
+  #shardTotal(): number | undefined {
+    const option = this.shards;
+    if (typeof option === 'number') return option;
+    if (option) return option.total;
+    const first = this.sessions.values().next();
+    return first.done ? undefined : first.value.shard[1];
+  }
+
+  /**
+   * Within one `connect()`, a shard identifies only after the previous shard of its bucket key:
+   * keys may run in parallel, but each key's shards start in ascending order (protocol §4.2).
+   */
+  #planIdentifyOrder(ids: number[], maxConcurrency: number): void {
+    const lastOfKey = new Map<number, number>();
+    for (const id of [...ids].sort((a, b) => a - b)) {
+      const previous = lastOfKey.get(id % maxConcurrency);
+      if (previous !== undefined && !this.#gateOpeners.has(previous)) {
+        let open!: () => void;
+        const gate = new Promise<void>((resolve) => { open = resolve; });
+        this.#gateOpeners.set(previous, open);
+        this.#identifyGates.set(id, gate);
+      }
+      lastOfKey.set(id % maxConcurrency, id);
+    }
+  }
+
+  #openGate(shardId: number): void {
+    const open = this.#gateOpeners.get(shardId);
+    if (!open) return;
+    this.#gateOpeners.delete(shardId);
+    open();
+  }
+}
+
+/** `(guild_id >> 22) % total`, with 64-bit arithmetic on the snowflake. */
+export function shardForGuild(guildId: string, total: number): number {
+  return Number((BigInt(guildId) >> 22n) % BigInt(total));
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+function validateShards(shards: ShardsOption): void {
+  if (typeof shards === 'number') {
+    if (!Number.isInteger(shards) || shards < 1) throw new InvalidOptionError('shards', 'a positive integer or { ids, total }');
+    return;
+  }
+  const ok = typeof shards === 'object' && shards !== null && Number.isInteger(shards.total) && shards.total >= 1
+    && Array.isArray(shards.ids) && shards.ids.length > 0
+    && shards.ids.every((id) => Number.isInteger(id) && id >= 0 && id < shards.total)
+    && new Set(shards.ids).size === shards.ids.length;
+  if (!ok) throw new InvalidOptionError('shards', '{ ids, total } with distinct integer ids 0 <= id < total');
+}
+
+function abortable(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(() => { signal.removeEventListener('abort', onAbort); resolve(); });
+  });
+}

@@ -1,0 +1,75 @@
+/** What the heartbeater needs from its connection. */
+export interface HeartbeatTarget {
+  /** Writes an op 1 frame now. */
+  beat(): void;
+  /** No ACK arrived between two beats: the connection is a zombie. */
+  zombie(): void;
+}
+
+/**
+ * Keeps one connection alive (protocol §1.5): the first beat after `interval * random()`, then
+ * one every `interval`; a beat that finds the previous one unacknowledged reports a zombie
+ * instead of beating. Only op 11 counts as an ACK, never other inbound traffic. One instance
+ * per connection, so no state leaks into the next one.
+ */
+export class Heartbeater {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private acked = true;
+  private sentAt = 0;
+  /** Round trip of the last acknowledged beat, in ms (`-1` before the first ACK). */
+  latency = -1;
+
+  constructor(readonly interval: number, private readonly target: HeartbeatTarget, private readonly random: () => number = Math.random) {}
+
+  /** Schedules the jittered first beat. */
+  start(): void {
+    this.schedule(Math.floor(this.interval * this.random()));
+  }
+
+  /** Records an op 11. */
+  ack(): void {
+    this.acked = true;
+    if (this.sentAt) this.latency = Date.now() - this.sentAt;
+  }
+
+  /** Answers a server op 1 at once; the regular schedule continues from now. */
+  beatNow(): void {
+    this.send();
+    this.schedule(this.interval);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(delay: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(this.tick, delay);
+  }
+
+  private readonly tick = (): void => {
+    if (!this.acked) {
+      this.stop();
+      this.target.zombie();
+      return;
+    }
+    this.send();
+    this.schedule(this.interval);
+  };
+
+  private send(): void {
+    this.acked = false;
+    this.sentAt = Date.now();
+    this.target.beat();
+  }
+}
+
+/**
+ * Beats per minute the per-connection budget keeps free for heartbeats: one per interval that
+ * fits in 60 s, plus one for the jittered first beat or a server-requested beat. 3 at 41250 ms,
+ * leaving 117 frames a minute for everything else (design §4).
+ */
+export function heartbeatReserve(interval: number, windowMs = 60_000): number {
+  return Math.ceil(windowMs / interval) + 1;
+}

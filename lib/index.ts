@@ -1,0 +1,22 @@
+/**
+ * disgate: a Discord Gateway (API v10) client. Send events are data classes mirroring Discord's
+ * payloads; every frame goes through a pluggable {@link RateLimiter}.
+ *
+ * @packageDocumentation
+ */
+export { Client, shardForGuild } from './client.js';
+export type { ClientOptions, ClientEvents, DispatchHandler, AnyDispatchListener, ShardsOption } from './client.js';
+export { Session } from './session.js';
+export type { SessionOptions, SessionStatus, RateLimitStatus, SessionCloseEvent } from './session.js';
+export * from './events/index.js';
+export { MemoryRateLimiter } from './ratelimit/memory.js';
+export type { RateLimiter, Bucket, BucketRule, AcquireOptions } from './ratelimit/types.js';
+export type { SessionStore } from './store/types.js';
+export { heartbeatReserve } from './heartbeat.js';
+export { HAS_ZSTD } from './compression.js';
+export type { Compression } from './compression.js';
+export {
+  DisgateError, InvalidOptionError, ValidationError, PayloadTooLargeError, MissingIntentError, SessionClosedError,
+  FatalCloseError, ReconnectLimitError, GatewayProtocolError, RateLimitedError, HTTPError, BackendError,
+} from './errors.js';
+export * from '../types/index.js';

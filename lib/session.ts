@@ -1,0 +1,536 @@
+import PQueue from 'p-queue';
+import { GatewayConnection, type ConnectionListener } from './connection.js';
+import { Heartbeater, heartbeatReserve } from './heartbeat.js';
+import { Backoff } from './backoff.js';
+import { SendLog } from './send-log.js';
+import { MemoryRateLimiter } from './ratelimit/memory.js';
+import type { BucketRule, RateLimiter } from './ratelimit/types.js';
+import type { SessionStore } from './store/types.js';
+import type { SendEvent, SendOptions } from './events/send-event.js';
+import { encodeFrame } from './events/frame.js';
+import { Identify } from './events/identify.js';
+import { Resume } from './events/resume.js';
+import { Heartbeat } from './events/heartbeat.js';
+import {
+  DisgateError, FatalCloseError, InvalidOptionError, GatewayProtocolError, ReconnectLimitError, SessionClosedError, redactToken,
+} from './errors.js';
+import { closeCodePolicy, RESUMABLE_CLIENT_CLOSE } from '../types/close-codes.js';
+import { GatewayOpcodes } from '../types/opcodes.js';
+import type { GatewayFrame, GatewayReadyDispatchData, SessionInfo } from '../types/payloads.js';
+import type { Client } from './client.js';
+
+/** Where a session is in its lifecycle (design §5). */
+export type SessionStatus = 'idle' | 'connecting' | 'identifying' | 'resuming' | 'ready' | 'reconnecting' | 'closed';
+
+/** Options of {@link Session}. */
+export interface SessionOptions {
+  /** `[shard_id, num_shards]`; default `[0, 1]`. */
+  shard?: [number, number];
+  /** Holds this session's per-connection bucket; default a new `MemoryRateLimiter`. */
+  rateLimiter?: RateLimiter;
+  /** Saves `{ session_id, seq, resume_gateway_url }`; default the bot's `store`, if any. */
+  store?: SessionStore;
+}
+
+/** The per-connection send budget as {@link Session.getRateLimitStatus} reports it. */
+export interface RateLimitStatus {
+  /** Frames that may still be sent in the current 60 s window (heartbeats included). */
+  remainingEvents: number;
+  /** Frames sent in the last 60 s on this connection. */
+  currentEventCount: number;
+  /** Epoch ms when the oldest frame of the window leaves it (0 = nothing sent). */
+  resetTime: number;
+}
+
+/** Reported through the client's `close` event each time a connection ends. */
+export interface SessionCloseEvent {
+  /** The shard id. */
+  shard: number;
+  /** The close code (1006 for a dropped connection, 4900 when disgate closed to resume). */
+  code: number;
+  /** The close reason, token-redacted. */
+  reason: string;
+  /** Whether disgate will connect again. */
+  reconnect: boolean;
+  /** Whether the next connection resumes (`false`: a new session is identified). */
+  resumable: boolean;
+}
+
+/** Why disgate closes a connection itself, and what happens next. */
+interface CloseIntent {
+  newSession: boolean;
+  /** Wait before reconnecting, in ms; `undefined` = reconnect at once (or back off after a failed attempt). */
+  delay?: number;
+}
+
+/** Per-connection budget of the gateway (protocol §4.1). */
+const FRAMES_PER_WINDOW = 120;
+const WINDOW_MS = 60_000;
+
+let connectionCounter = 0;
+/** Distinguishes this process's per-connection buckets from other processes' in a shared limiter. */
+const PROCESS_TAG = Math.random().toString(36).slice(2, 8);
+
+/**
+ * One gateway connection for one shard, kept alive through everything Discord does: heartbeats
+ * and zombie detection, op 7, op 9, close codes, dropped sockets and resumes, with no dispatch
+ * lost or repeated. Frames sent through it go out in order through its per-connection bucket.
+ *
+ * @example
+ * ```ts
+ * const session = new Session({ shard: [0, 1] });
+ * await session.connect(bot);  // resolves once READY
+ * console.log(session.status, session.latency);
+ * await session.disconnect();
+ * ```
+ */
+export class Session {
+  /** `[shard_id, num_shards]`. */
+  readonly shard: [number, number];
+  /** Holds the per-connection bucket (`gateway:<shard>:...`, 120 frames per 60 s less the heartbeat reserve). */
+  readonly rateLimiter: RateLimiter;
+  /** Where the resume state is saved, if anywhere. */
+  readonly store: SessionStore | undefined;
+  /** Discord's `session_id`, once READY. */
+  id: string | undefined;
+  /** Last sequence number received. */
+  seq: number | null = null;
+  /** `resume_gateway_url` from READY. */
+  resumeURL: string | undefined;
+  /** Lifecycle state. */
+  status: SessionStatus = 'idle';
+
+  #bot: Client | undefined;
+  #store: SessionStore | undefined;
+  #conn: GatewayConnection | undefined;
+  #heartbeater: Heartbeater | undefined;
+  #connAbort: AbortController | undefined;
+  #bucket: BucketRule | undefined;
+  #reachedReady = false;
+  #closeIntent: CloseIntent | undefined;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #latency = -1;
+  readonly #sendLog = new SendLog(FRAMES_PER_WINDOW, WINDOW_MS);
+  readonly #backoff = new Backoff();
+  readonly #queue = new PQueue({ concurrency: 1, autoStart: false });
+  #readyWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
+  #connectWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
+
+  /**
+   * @throws {@link InvalidOptionError} when `shard` is not `[id, count]` with `0 <= id < count`
+   */
+  constructor(options: SessionOptions = {}) {
+    const shard = options.shard ?? [0, 1];
+    validateShard(shard);
+    this.shard = [shard[0], shard[1]];
+    this.rateLimiter = options.rateLimiter ?? new MemoryRateLimiter();
+    this.store = options.store;
+  }
+
+  /** Round trip of the last acknowledged heartbeat, in ms (`-1` before the first ACK). */
+  get latency(): number {
+    return this.#heartbeater?.latency ?? this.#latency;
+  }
+
+  /** The bucket rule of the current connection, once Hello arrived. */
+  get connectionBucket(): BucketRule | undefined {
+    return this.#bucket;
+  }
+
+  /** Frames sent on the current connection within the last 60 s, heartbeats included. */
+  getRateLimitStatus(): RateLimitStatus {
+    const now = Date.now();
+    const count = this.#sendLog.count(now);
+    return { remainingEvents: FRAMES_PER_WINDOW - count, currentEventCount: count, resetTime: this.#sendLog.resetTime(now) };
+  }
+
+  /**
+   * Connects to the gateway and resolves once the session is READY (or RESUMED, when the store
+   * held a resumable session). Failed attempts are retried with backoff.
+   *
+   * @throws {@link FatalCloseError} when the gateway closes with 4004 or 4010–4014
+   * @throws {@link ReconnectLimitError} after `maxReconnectAttempts` failed attempts
+   * @throws {@link SessionClosedError} when `disconnect()` is called first
+   */
+  async connect(bot: Client): Promise<void> {
+    if (this.status !== 'idle' && this.status !== 'closed') throw new DisgateError(`Shard ${this.shard[0]} is already ${this.status}`);
+    this.#bot = bot;
+    this.#store = this.store ?? bot.store;
+    bot.sessions.set(this.shard[0], this);
+    this.status = 'connecting';
+    this.#backoff.reset();
+    const done = new Promise<void>((resolve, reject) => { this.#connectWaiter = { resolve, reject }; });
+    if (this.#store && !this.id) {
+      try {
+        const saved = await this.#store.get(this.shard[0]);
+        if (saved) this.#restore(saved);
+      } catch (err) {
+        bot.reportError(asError(err), this);
+      }
+    }
+    void this.#open();
+    return done;
+  }
+
+  /**
+   * Closes the connection and ends the session. With 1000 or 1001 (the default is 1000) Discord
+   * invalidates the session; any other code leaves it resumable, and the store keeps it, so
+   * another process can resume it.
+   */
+  async disconnect(code = 1000): Promise<void> {
+    if (this.status === 'closed' || this.status === 'idle') return;
+    const invalidates = code === 1000 || code === 1001;
+    this.#end(new SessionClosedError(this.shard[0], 'disconnect() was called'), code);
+    if (!this.#store) return;
+    try {
+      if (invalidates) await this.#store.delete(this.shard[0]);
+      else await this.#store.flush();
+    } catch (err) {
+      this.#bot?.reportError(asError(err), this);
+    }
+  }
+
+  /**
+   * Writes one send event. Heartbeats go out at once; Identify and Resume through the
+   * connection's bucket; everything else waits its turn in order, across reconnects, until
+   * the session is READY and the bucket has room.
+   *
+   * @internal Called by {@link SendEvent.sendEvent}; use that instead.
+   */
+  async transmit(event: SendEvent, options?: SendOptions): Promise<void> {
+    if (this.status === 'closed' || this.status === 'idle') throw new SessionClosedError(this.shard[0], `the session is ${this.status}`);
+    const text = encodeFrame(event);
+    switch (event.op) {
+      case GatewayOpcodes.Heartbeat:
+        this.#writeHeartbeat(text);
+        return;
+      case GatewayOpcodes.Identify:
+      case GatewayOpcodes.Resume:
+        return this.#sendHandshake(text, options?.signal);
+      default:
+        options?.signal?.throwIfAborted();
+        return this.#queue.add(() => this.#sendInOrder(text, options?.signal), { signal: options?.signal });
+    }
+  }
+
+  #restore(saved: SessionInfo): void {
+    this.id = saved.session_id;
+    this.seq = saved.seq;
+    this.resumeURL = saved.resume_gateway_url;
+  }
+
+  get #closed(): boolean {
+    return this.status === 'closed';
+  }
+
+  get #resumable(): boolean {
+    return this.id !== undefined && this.seq !== null && this.resumeURL !== undefined;
+  }
+
+  async #open(): Promise<void> {
+    const bot = this.#bot!;
+    this.#reconnectTimer = undefined;
+    if (this.#closed) return;
+    this.status = 'connecting';
+    this.#reachedReady = false;
+    let base: string;
+    try {
+      base = this.#resumable ? this.resumeURL! : await bot.resolveGatewayURL();
+    } catch (err) {
+      bot.reportError(asError(err), this);
+      this.#reconnect(true);
+      return;
+    }
+    if (this.#closed) return;
+    const url = new URL(base);
+    url.searchParams.set('v', '10');
+    url.searchParams.set('encoding', 'json');
+    if (bot.compression === 'none') url.searchParams.delete('compress');
+    else url.searchParams.set('compress', bot.compression);
+    this.#connAbort = new AbortController();
+    const conn: GatewayConnection = new GatewayConnection(url.toString(), bot.compression, this.#listenerFor(() => conn));
+    this.#conn = conn;
+    bot.debug(`[shard ${this.shard[0]}] connecting to ${url.host} (${this.#resumable ? 'resume' : 'identify'})`);
+  }
+
+  #listenerFor(self: () => GatewayConnection): ConnectionListener {
+    return {
+      frame: (frame) => {
+        if (this.#conn === self()) this.#onFrame(frame);
+      },
+      protocolError: (error, fatal) => {
+        if (this.#conn !== self()) return;
+        this.#bot!.reportError(new GatewayProtocolError(redactToken(error.message, this.#bot!.token)), this);
+        if (fatal) this.#closeAndReconnect('protocol error', { newSession: false });
+      },
+      closed: (code, reason) => {
+        if (this.#conn === self()) this.#onClosed(code, redactToken(reason, this.#bot!.token));
+      },
+    };
+  }
+
+  #onFrame(frame: GatewayFrame): void {
+    switch (frame.op) {
+      case GatewayOpcodes.Dispatch:
+        this.#onDispatch(frame);
+        return;
+      case GatewayOpcodes.HeartbeatAck:
+        this.#heartbeater?.ack();
+        return;
+      case GatewayOpcodes.Heartbeat:
+        // A server may ask at any time; answering must never push the connection past 120 frames.
+        if (this.#heartbeater && this.#sendLog.count(Date.now()) < FRAMES_PER_WINDOW) this.#heartbeater.beatNow();
+        return;
+      case GatewayOpcodes.Hello:
+        this.#onHello(frame.d);
+        return;
+      case GatewayOpcodes.Reconnect:
+        this.#closeAndReconnect('gateway requested reconnect (op 7)', { newSession: false });
+        return;
+      case GatewayOpcodes.InvalidSession:
+        this.#onInvalidSession(frame.d === true);
+        return;
+      default:
+        this.#bot!.reportError(new GatewayProtocolError(`Unknown opcode ${frame.op} from the gateway`), this);
+    }
+  }
+
+  #onHello(d: unknown): void {
+    const interval = (d as { heartbeat_interval?: unknown } | null | undefined)?.heartbeat_interval;
+    if (typeof interval !== 'number' || !(interval > 0)) {
+      this.#bot!.reportError(new GatewayProtocolError('Hello without a positive heartbeat_interval'), this);
+      this.#closeAndReconnect('bad hello', { newSession: false });
+      return;
+    }
+    this.#heartbeater?.stop();
+    this.#heartbeater = new Heartbeater(interval, {
+      beat: () => void new Heartbeat(this.seq).sendEvent(this.#bot!, this).catch(() => {}),
+      zombie: () => this.#closeAndReconnect('zombie connection: no heartbeat ACK', { newSession: false }),
+    });
+    this.#bucket = {
+      id: `gateway:${this.shard[0]}:${PROCESS_TAG}:${++connectionCounter}`,
+      limit: FRAMES_PER_WINDOW - heartbeatReserve(interval),
+      interval: WINDOW_MS,
+    };
+    this.#sendLog.clear();
+    this.#heartbeater.start();
+    void this.#handshake();
+  }
+
+  async #handshake(): Promise<void> {
+    const bot = this.#bot!;
+    const signal = this.#connAbort!.signal;
+    try {
+      if (this.#resumable) {
+        this.status = 'resuming';
+        await new Resume({ token: bot.token, session_id: this.id!, seq: this.seq! }).sendEvent(bot, this, { signal });
+      } else {
+        this.status = 'identifying';
+        await bot.identifyFor(this.shard).sendEvent(bot, this, { signal });
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      bot.reportError(asError(err), this);
+      this.#closeAndReconnect('handshake failed', { newSession: false });
+    }
+  }
+
+  #onDispatch(frame: GatewayFrame): void {
+    const s = frame.s;
+    if (typeof s === 'number') {
+      // A resume replays from our seq; anything at or below it was delivered already.
+      if (this.seq !== null && s <= this.seq) return;
+      this.seq = s;
+      this.#save();
+    }
+    const t = frame.t;
+    if (t === 'READY') this.#onReady(frame.d as GatewayReadyDispatchData);
+    else if (t === 'RESUMED') this.#onResumed();
+    if (typeof t === 'string') this.#bot!.deliver(t, frame.d, this);
+  }
+
+  #onReady(d: GatewayReadyDispatchData): void {
+    this.id = d.session_id;
+    this.resumeURL = d.resume_gateway_url;
+    this.#save();
+    this.#becomeReady('ready');
+  }
+
+  #onResumed(): void {
+    this.#becomeReady('resumed');
+  }
+
+  #becomeReady(how: 'ready' | 'resumed'): void {
+    this.status = 'ready';
+    this.#reachedReady = true;
+    this.#backoff.reset();
+    this.#queue.start();
+    const bot = this.#bot!;
+    bot.debug(`[shard ${this.shard[0]}] ${how}`);
+    bot.sessionReady(this, how);
+    const waiter = this.#connectWaiter;
+    this.#connectWaiter = undefined;
+    waiter?.resolve();
+    for (const w of this.#readyWaiters.splice(0)) w.resolve();
+  }
+
+  #onInvalidSession(resumable: boolean): void {
+    if (resumable) {
+      this.#closeAndReconnect('invalid session (resumable)', { newSession: false });
+      return;
+    }
+    // Legacy-but-safe advice (protocol §1.10): wait 1–5 s before identifying again.
+    this.#closeAndReconnect('invalid session', { newSession: true, delay: 1000 + Math.floor(Math.random() * 4000) });
+  }
+
+  #closeAndReconnect(reason: string, intent: CloseIntent): void {
+    const conn = this.#conn;
+    if (!conn) return;
+    this.#closeIntent = intent;
+    this.#bot!.debug(`[shard ${this.shard[0]}] closing: ${reason}`);
+    conn.close(RESUMABLE_CLIENT_CLOSE, reason.slice(0, 100));
+  }
+
+  #teardownConnection(): void {
+    this.#heartbeater?.stop();
+    if (this.#heartbeater) this.#latency = this.#heartbeater.latency;
+    this.#heartbeater = undefined;
+    this.#connAbort?.abort(new SessionClosedError(this.shard[0], 'the connection closed'));
+    this.#connAbort = undefined;
+    this.#conn = undefined;
+    this.#queue.pause();
+  }
+
+  #onClosed(code: number, reason: string): void {
+    const bot = this.#bot!;
+    this.#teardownConnection();
+    if (this.status === 'closed') return;
+    const intent = this.#closeIntent;
+    this.#closeIntent = undefined;
+    const policy = closeCodePolicy(code);
+    const fatal = !intent && !policy.reconnect;
+    const newSession = intent ? intent.newSession : policy.newSession;
+    const reconnect = !fatal && bot.autoReconnect;
+    bot.sessionClosed({ shard: this.shard[0], code, reason, reconnect, resumable: reconnect && !newSession }, this);
+    if (newSession) this.#forget();
+    if (fatal) {
+      this.#end(new FatalCloseError(code, policy.description, this.shard[0]));
+      return;
+    }
+    if (!reconnect) {
+      this.#end(new SessionClosedError(this.shard[0], `connection closed with ${code} and autoReconnect is off`));
+      return;
+    }
+    this.#reconnect(!this.#reachedReady, intent?.delay);
+  }
+
+  /**
+   * Schedules the next connection: at once after a healthy connection ended, with backoff after
+   * an attempt that never reached READY/RESUMED, and never sooner than `minDelay`.
+   */
+  #reconnect(failed: boolean, minDelay = 0): void {
+    const bot = this.#bot!;
+    let delay = minDelay;
+    if (failed) {
+      if (this.#backoff.attempts >= bot.maxReconnectAttempts) {
+        this.#end(new ReconnectLimitError(this.#backoff.attempts, this.shard[0]));
+        return;
+      }
+      delay = Math.max(delay, this.#backoff.next());
+    }
+    this.status = 'reconnecting';
+    bot.debug(`[shard ${this.shard[0]}] reconnecting in ${delay} ms`);
+    this.#reconnectTimer = setTimeout(() => void this.#open(), delay);
+  }
+
+  /** Drops the resume state: the next connection identifies. */
+  #forget(): void {
+    this.id = undefined;
+    this.seq = null;
+    this.resumeURL = undefined;
+    if (this.#store) this.#store.delete(this.shard[0]).catch((err: unknown) => this.#bot?.reportError(asError(err), this));
+  }
+
+  #save(): void {
+    const store = this.#store;
+    if (!store || this.id === undefined || this.seq === null || this.resumeURL === undefined) return;
+    store.set(this.shard[0], { session_id: this.id, seq: this.seq, resume_gateway_url: this.resumeURL })
+      .catch((err: unknown) => this.#bot?.reportError(asError(err), this));
+  }
+
+  #end(error: Error, closeCode?: number): void {
+    if (this.status === 'closed') return;
+    this.status = 'closed';
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
+    const conn = this.#conn;
+    this.#teardownConnection();
+    if (conn && closeCode !== undefined) conn.close(closeCode, 'disconnect');
+    // Queued frames run now and fail fast with SessionClosedError instead of hanging.
+    this.#queue.start();
+    const closed = new SessionClosedError(this.shard[0], error.message);
+    for (const w of this.#readyWaiters.splice(0)) w.reject(closed);
+    const waiter = this.#connectWaiter;
+    this.#connectWaiter = undefined;
+    if (waiter) waiter.reject(error);
+    else if (!(error instanceof SessionClosedError)) this.#bot?.reportError(error, this);
+    if (this.#store && closeCode === undefined) this.#store.flush().catch(() => {});
+  }
+
+  #untilReady(signal: AbortSignal | undefined): Promise<void> {
+    if (this.status === 'ready') return Promise.resolve();
+    if (this.status === 'closed') return Promise.reject(new SessionClosedError(this.shard[0]));
+    return new Promise<void>((resolve, reject) => {
+      const waiter = { resolve: () => { signal?.removeEventListener('abort', onAbort); resolve(); }, reject };
+      const onAbort = (): void => {
+        this.#readyWaiters = this.#readyWaiters.filter((w) => w !== waiter);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#readyWaiters.push(waiter);
+    });
+  }
+
+  async #sendInOrder(text: string, signal: AbortSignal | undefined): Promise<void> {
+    for (;;) {
+      await this.#untilReady(signal);
+      const conn = this.#conn;
+      const bucket = this.#bucket;
+      if (!conn || !bucket) continue;
+      await this.rateLimiter.acquire(bucket, { signal });
+      // The unit came from this connection's bucket; a reconnect meanwhile means another wait.
+      if (this.status === 'ready' && this.#conn === conn && conn.open) return this.#write(conn, text);
+      if (this.status === 'closed') throw new SessionClosedError(this.shard[0]);
+    }
+  }
+
+  async #sendHandshake(text: string, signal: AbortSignal | undefined): Promise<void> {
+    const conn = this.#conn;
+    const bucket = this.#bucket;
+    if (!conn || !bucket) throw new DisgateError(`Shard ${this.shard[0]}: no connection awaiting a handshake`);
+    await this.rateLimiter.acquire(bucket, { signal });
+    if (this.#conn !== conn || !conn.open) throw new DisgateError(`Shard ${this.shard[0]}: connection closed before the handshake`);
+    return this.#write(conn, text);
+  }
+
+  #writeHeartbeat(text: string): void {
+    const conn = this.#conn;
+    if (!conn?.open) return;
+    void this.#write(conn, text).catch(() => {});
+  }
+
+  #write(conn: GatewayConnection, text: string): Promise<void> {
+    this.#sendLog.record(Date.now());
+    return conn.send(text);
+  }
+}
+
+function validateShard(shard: unknown): asserts shard is [number, number] {
+  const ok = Array.isArray(shard) && shard.length === 2 && Number.isInteger(shard[0]) && Number.isInteger(shard[1])
+    && shard[0] >= 0 && shard[1] >= 1 && shard[0] < shard[1];
+  if (!ok) throw new InvalidOptionError('shard', '[shard_id, num_shards] with integers 0 <= shard_id < num_shards');
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
