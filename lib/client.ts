@@ -7,11 +7,11 @@ import type { SessionStore } from './store/types.js';
 import { COMPRESSIONS, HAS_ZSTD, type Compression } from './compression.js';
 import { Identify } from './events/identify.js';
 import { SessionStartBudget } from './session-start-budget.js';
-import { HTTPError, InvalidOptionError, redactToken } from './errors.js';
+import { FatalCloseError, HTTPError, InvalidOptionError, redactToken } from './errors.js';
 import { ALL_INTENTS, intentNames, INTENT_NAMES } from '../types/intents.js';
 import { CONTENT_INTENT_DISPATCHES, DISPATCH_INTENTS, type DispatchName, type DispatchPayloads } from '../types/dispatch.js';
 import type { APIGatewayBotInfo, GatewayPresenceUpdateData } from '../types/payloads.js';
-import { GatewayIntentBits } from 'discord-api-types/v10';
+import { GatewayCloseCodes, GatewayIntentBits } from 'discord-api-types/v10';
 
 /** A dispatch handler: the typed payload and the session (shard) it arrived on. */
 export type DispatchHandler<E extends DispatchName> = (payload: DispatchPayloads[E], session: Session) => void | Promise<void>;
@@ -48,6 +48,12 @@ export interface ClientOptions {
   autoReconnect?: boolean;
   /** Consecutive failed connection attempts before a session gives up; default unlimited. */
   maxReconnectAttempts?: number;
+  /**
+   * On close 4011 (sharding required), fetch the new recommended shard count, start the new
+   * set, move over once all are READY and close the old set. Default `false`: the session ends
+   * with a `FatalCloseError`. Needs a full shard set (not a `{ ids, total }` slice).
+   */
+  autoReshard?: boolean;
   /** Identify `properties`; default `{ os: process.platform, browser: 'disgate', device: 'disgate' }`. */
   properties?: { os: string; browser: string; device: string };
 }
@@ -62,6 +68,8 @@ export interface ClientEvents {
   debug: [message: string];
   /** A session became READY (`how = 'ready'`) or resumed (`'resumed'`). */
   ready: [session: Session, how: 'ready' | 'resumed'];
+  /** Resharding after close 4011 finished: the bot now runs `total` shards. */
+  resharded: [total: number];
   /** A connection closed; `event.reconnect` tells whether disgate will reconnect. */
   close: [event: SessionCloseEvent, session: Session];
   /** `connect()` progress: shards READY so far, of the total it starts. */
@@ -104,8 +112,10 @@ export class Client extends EventEmitter<ClientEvents> {
   readonly maxReconnectAttempts: number;
   /** Sessions by shard id. */
   readonly sessions = new Map<number, Session>();
-  /** The shards option, if given. */
-  readonly shards: ShardsOption | undefined;
+  /** The shards option; after resharding, the new total. */
+  shards: ShardsOption | undefined;
+  /** Whether close 4011 starts resharding. */
+  readonly autoReshard: boolean;
 
   readonly #token: string;
   readonly #gatewayURLOption: string | undefined;
@@ -118,6 +128,9 @@ export class Client extends EventEmitter<ClientEvents> {
   readonly #budget: SessionStartBudget;
   #identifyGates = new Map<number, Promise<void>>();
   #gateOpeners = new Map<number, () => void>();
+  /** Sessions of a reshard in progress: connected, but not yet in `sessions`. */
+  readonly #staging = new Set<Session>();
+  #resharding: Promise<void> | undefined;
 
   /**
    * @throws {@link InvalidOptionError} (a `TypeError`) naming the option when one is invalid
@@ -156,6 +169,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.autoReconnect = o.autoReconnect ?? true;
     this.maxReconnectAttempts = o.maxReconnectAttempts ?? Infinity;
     this.shards = o.shards;
+    this.autoReshard = o.autoReshard ?? false;
     this.#properties = o.properties ?? { os: process.platform, browser: 'disgate', device: 'disgate' };
     this.#budget = new SessionStartBudget({
       refresh: () => this.getGatewayBot({ fresh: true }).then((info) => info.session_start_limit),
@@ -259,15 +273,24 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#planIdentifyOrder(ids, maxConcurrency);
     let ready = 0;
     this.emit('progress', 0, ids.length);
-    await Promise.all(ids.map(async (id) => {
-      const session = this.sessions.get(id) ?? new Session({ shard: [id, total] });
-      try {
-        if (session.status !== 'ready') await session.connect(this);
-      } finally {
-        this.#openGate(id);
-      }
-      this.emit('progress', ++ready, ids.length);
-    }));
+    try {
+      await Promise.all(ids.map(async (id) => {
+        const session = this.sessions.get(id) ?? new Session({ shard: [id, total] });
+        try {
+          if (session.status !== 'ready') await session.connect(this);
+        } finally {
+          this.#openGate(id);
+        }
+        this.emit('progress', ++ready, ids.length);
+      }));
+    } catch (err) {
+      if (!this.#isShardingRequired(err)) throw err;
+      await this.reshard();
+    }
+  }
+
+  #isShardingRequired(err: unknown): boolean {
+    return this.autoReshard && err instanceof FatalCloseError && err.code === GatewayCloseCodes.ShardingRequired;
   }
 
   /** Closes every session with 1000 (Discord invalidates them) and forgets them. */
@@ -299,6 +322,7 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** @internal Hands one dispatch to its handlers; the hottest path of the library. */
   deliver(event: string, payload: unknown, session: Session): void {
+    if (this.#staging.size !== 0 && this.#staging.has(session)) return;
     const any = this.#anyListeners;
     for (let i = 0; i < any.length; i++) {
       try {
@@ -331,6 +355,62 @@ export class Client extends EventEmitter<ClientEvents> {
   /** @internal */
   debug(message: string): void {
     if (this.listenerCount('debug') > 0) this.emit('debug', redactToken(message, this.#token));
+  }
+
+  /**
+   * Replaces the running shard set with `total` shards (default: the count `GET /gateway/bot`
+   * recommends now): starts the new set beside the old one, swaps once every new session is
+   * READY, then closes the old set. Dispatches of the new set are held back until the swap, so
+   * handlers see each event once.
+   *
+   * @throws the first new session's connection error; the old set keeps running then
+   */
+  reshard(total?: number): Promise<void> {
+    this.#resharding ??= this.#reshard(total).finally(() => { this.#resharding = undefined; });
+    return this.#resharding;
+  }
+
+  async #reshard(total?: number): Promise<void> {
+    if (this.shards !== undefined && typeof this.shards !== 'number') {
+      throw new InvalidOptionError('shards', 'a total (not a { ids, total } slice) to reshard automatically');
+    }
+    const count = total ?? (await this.getGatewayBot({ fresh: true })).shards;
+    this.debug(`resharding to ${count} shards`);
+    const fresh = range(count).map((id) => new Session({ shard: [id, count] }));
+    for (const session of fresh) this.#staging.add(session);
+    try {
+      this.#planIdentifyOrder(range(count), await this.#maxConcurrency());
+      await Promise.all(fresh.map(async (session) => {
+        try {
+          await session.connect(this);
+        } finally {
+          this.#openGate(session.shard[0]);
+        }
+      }));
+    } catch (err) {
+      this.#staging.clear();
+      await Promise.all(fresh.map((s) => s.disconnect()));
+      throw err;
+    }
+    const old = [...this.sessions.values()];
+    this.#staging.clear();
+    this.sessions.clear();
+    for (const session of fresh) this.sessions.set(session.shard[0], session);
+    this.shards = count;
+    await Promise.all(old.map((s) => s.disconnect()));
+    this.emit('resharded', count);
+  }
+
+  /** @internal Called by `Session.connect`: registers the session unless it belongs to a reshard. */
+  attachSession(session: Session): void {
+    if (!this.#staging.has(session)) this.sessions.set(session.shard[0], session);
+  }
+
+  /** @internal Called when a session ends for good, with the reason. */
+  sessionEnded(session: Session, error: Error): void {
+    if (this.#isShardingRequired(error)) {
+      this.reshard().catch((err: unknown) => this.reportError(err, session));
+    }
   }
 
   /** @internal */

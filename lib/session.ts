@@ -156,7 +156,7 @@ export class Session {
     if (this.status !== 'idle' && this.status !== 'closed') throw new DisgateError(`Shard ${this.shard[0]} is already ${this.status}`);
     this.#bot = bot;
     this.#store = this.store ?? bot.store;
-    bot.sessions.set(this.shard[0], this);
+    bot.attachSession(this);
     this.status = 'connecting';
     this.#backoff.reset();
     const done = new Promise<void>((resolve, reject) => { this.#connectWaiter = { resolve, reject }; });
@@ -474,6 +474,7 @@ export class Session {
     this.#connectWaiter = undefined;
     if (waiter) waiter.reject(error);
     else if (!(error instanceof SessionClosedError)) this.#bot?.reportError(error, this);
+    this.#bot?.sessionEnded(this, error);
     if (this.#store && closeCode === undefined) this.#store.flush().catch(() => {});
   }
 
