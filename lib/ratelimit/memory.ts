@@ -1,20 +1,12 @@
-import { InvalidOptionError } from '../errors.js';
+import { ruleProblem } from './rule.js';
 import type { AcquireOptions, Bucket, BucketRule, RateLimiter } from './types.js';
-
-/** One caller waiting for a unit; a node of its bucket's FIFO list. */
-interface Waiter {
-  resolve: () => void;
-  reject: (reason: unknown) => void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-  prev: Waiter | undefined;
-  next: Waiter | undefined;
-}
+import { WaiterQueue } from './waiters.js';
 
 /**
  * State of one bucket. `ring` holds the timestamps of the last `count` (at most `limit`) grants,
  * oldest at `head`: the window is full exactly when `count === limit` and the oldest of them is
- * younger than `interval`, so checking for a free unit is O(1) whatever the limit.
+ * younger than `interval`, so checking for a free unit is O(1) whatever the limit. The ring has
+ * exactly `limit` slots once `count` reaches `limit`.
  */
 interface BucketState {
   readonly id: string;
@@ -23,11 +15,15 @@ interface BucketState {
   ring: Float64Array;
   head: number;
   count: number;
-  first: Waiter | undefined;
-  last: Waiter | undefined;
-  pending: number;
+  readonly waiters: WaiterQueue;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
+
+/**
+ * Ring slots allocated up front; the ring doubles up to `limit` as grants come, so a daily
+ * budget of thousands of units costs memory only once it is used.
+ */
+const INITIAL_RING = 16;
 
 /** Below this many buckets the limiter never sweeps; sweeping tiny maps buys nothing. */
 const MIN_SWEEP_SIZE = 64;
@@ -77,7 +73,7 @@ export class MemoryRateLimiter implements RateLimiter {
       bucket = bucket === undefined ? this.#create(rule) : this.#applyRule(bucket, rule);
     }
     const now = Date.now();
-    if (bucket.first === undefined && isFree(bucket, now)) {
+    if (bucket.waiters.size === 0 && isFree(bucket, now)) {
       take(bucket, now);
       return Promise.resolve();
     }
@@ -95,12 +91,12 @@ export class MemoryRateLimiter implements RateLimiter {
     if (bucket === undefined) return Promise.resolve(undefined);
     const now = Date.now();
     const used = usedInWindow(bucket, now);
-    const oldest = bucket.ring[(bucket.head + bucket.count - used) % bucket.limit] ?? 0;
+    const oldest = bucket.ring[(bucket.head + bucket.count - used) % bucket.ring.length] ?? 0;
     return Promise.resolve({
       id,
       limit: bucket.limit,
       remaining: bucket.limit - used,
-      pending: bucket.pending,
+      pending: bucket.waiters.size,
       reset: used === 0 ? 0 : oldest + bucket.interval,
     });
   }
@@ -116,7 +112,7 @@ export class MemoryRateLimiter implements RateLimiter {
     const now = Date.now();
     let removed = 0;
     for (const [id, bucket] of this.#buckets) {
-      if (bucket.pending === 0 && usedInWindow(bucket, now) === 0) {
+      if (bucket.waiters.size === 0 && usedInWindow(bucket, now) === 0) {
         this.#buckets.delete(id);
         removed++;
       }
@@ -131,12 +127,14 @@ export class MemoryRateLimiter implements RateLimiter {
       id: rule.id,
       limit: rule.limit,
       interval: rule.interval,
-      ring: new Float64Array(rule.limit),
+      ring: new Float64Array(Math.min(rule.limit, INITIAL_RING)),
       head: 0,
       count: 0,
-      first: undefined,
-      last: undefined,
-      pending: 0,
+      // The next unit frees at the same time whoever waits for it, so an abort leaves the armed
+      // timer alone unless nobody is left to serve.
+      waiters: new WaiterQueue(() => {
+        if (bucket.waiters.size === 0) disarm(bucket);
+      }),
       timer: undefined,
     };
     this.#buckets.set(rule.id, bucket);
@@ -148,9 +146,9 @@ export class MemoryRateLimiter implements RateLimiter {
       // Keep the newest grants that fit the new limit: they are the ones that decide when the
       // next unit frees under it.
       const keep = Math.min(bucket.count, rule.limit);
-      const ring = new Float64Array(rule.limit);
+      const ring = new Float64Array(Math.min(rule.limit, Math.max(INITIAL_RING, keep)));
       for (let i = 0; i < keep; i++) {
-        ring[i] = bucket.ring[(bucket.head + bucket.count - keep + i) % bucket.limit] ?? 0;
+        ring[i] = bucket.ring[(bucket.head + bucket.count - keep + i) % bucket.ring.length] ?? 0;
       }
       bucket.ring = ring;
       bucket.head = 0;
@@ -159,68 +157,40 @@ export class MemoryRateLimiter implements RateLimiter {
     }
     bucket.interval = rule.interval;
     // Waiters may be servable now (limit raised, interval shortened) or later than the armed timer.
-    if (bucket.first !== undefined) this.#drain(bucket);
+    if (bucket.waiters.size > 0) this.#drain(bucket);
     return bucket;
   }
 
   #enqueue(bucket: BucketState, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, signal, onAbort: undefined, prev: bucket.last, next: undefined };
-      if (bucket.last === undefined) bucket.first = waiter;
-      else bucket.last.next = waiter;
-      bucket.last = waiter;
-      bucket.pending++;
-      if (signal !== undefined) {
-        waiter.onAbort = () => this.#abort(bucket, waiter);
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-      // Normally the armed timer serves this waiter; drain in case a unit freed before the
-      // timer fired (timers may run late), so order stays strict without waiting for it.
-      if (bucket.timer === undefined || isFree(bucket, Date.now())) this.#drain(bucket);
-    });
-  }
-
-  #abort(bucket: BucketState, waiter: Waiter): void {
-    unlink(bucket, waiter);
-    // The next unit frees at the same time whoever waits for it, so the armed timer stays
-    // unless nobody is left to serve.
-    if (bucket.first === undefined) this.#disarm(bucket);
-    waiter.reject(waiter.signal?.reason);
+    const promise = bucket.waiters.wait(signal);
+    // Normally the armed timer serves this waiter; drain in case a unit freed before the timer
+    // fired (timers may run late), so order stays strict without waiting for it.
+    if (bucket.timer === undefined || isFree(bucket, Date.now())) this.#drain(bucket);
+    return promise;
   }
 
   /** Serves every waiter a free unit allows, then arms the timer for the next one (if any wait). */
   #drain(bucket: BucketState): void {
     const now = Date.now();
-    let waiter = bucket.first;
-    while (waiter !== undefined && isFree(bucket, now)) {
+    while (bucket.waiters.size > 0 && isFree(bucket, now)) {
       take(bucket, now);
-      unlink(bucket, waiter);
-      if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
-      waiter.resolve();
-      waiter = bucket.first;
+      bucket.waiters.grant();
     }
-    this.#disarm(bucket);
-    if (bucket.first !== undefined) {
+    disarm(bucket);
+    if (bucket.waiters.size > 0) {
       bucket.timer = setTimeout(() => {
         bucket.timer = undefined;
         this.#drain(bucket);
       }, waitFor(bucket, now));
     }
   }
-
-  #disarm(bucket: BucketState): void {
-    if (bucket.timer !== undefined) {
-      clearTimeout(bucket.timer);
-      bucket.timer = undefined;
-    }
-  }
 }
 
-/** Returns why a rule is unusable, or undefined when it is fine. */
-function ruleProblem(rule: BucketRule): InvalidOptionError | undefined {
-  if (!Number.isSafeInteger(rule.limit) || rule.limit < 1) return new InvalidOptionError('rule.limit', 'a positive integer');
-  if (!Number.isFinite(rule.interval) || rule.interval <= 0) return new InvalidOptionError('rule.interval', 'a positive number of ms');
-  return undefined;
+function disarm(bucket: BucketState): void {
+  if (bucket.timer !== undefined) {
+    clearTimeout(bucket.timer);
+    bucket.timer = undefined;
+  }
 }
 
 function isFree(bucket: BucketState, now: number): boolean {
@@ -229,12 +199,21 @@ function isFree(bucket: BucketState, now: number): boolean {
 
 function take(bucket: BucketState, now: number): void {
   if (bucket.count < bucket.limit) {
-    bucket.ring[(bucket.head + bucket.count) % bucket.limit] = now;
+    if (bucket.count === bucket.ring.length) grow(bucket);
+    bucket.ring[(bucket.head + bucket.count) % bucket.ring.length] = now;
     bucket.count++;
   } else {
     bucket.ring[bucket.head] = now;
-    bucket.head = (bucket.head + 1) % bucket.limit;
+    bucket.head = (bucket.head + 1) % bucket.ring.length;
   }
+}
+
+/** Doubles the ring (up to `limit` slots), oldest grant first. Only while the ring is full and below the limit. */
+function grow(bucket: BucketState): void {
+  const ring = new Float64Array(Math.min(bucket.limit, bucket.ring.length * 2));
+  for (let i = 0; i < bucket.count; i++) ring[i] = bucket.ring[(bucket.head + i) % bucket.ring.length] ?? 0;
+  bucket.ring = ring;
+  bucket.head = 0;
 }
 
 /**
@@ -246,7 +225,7 @@ function waitFor(bucket: BucketState, now: number): number {
   const oldest = bucket.ring[bucket.head] ?? 0;
   if (oldest > now) {
     for (let i = 0; i < bucket.count; i++) {
-      const at = (bucket.head + i) % bucket.limit;
+      const at = (bucket.head + i) % bucket.ring.length;
       if ((bucket.ring[at] ?? 0) > now) bucket.ring[at] = now;
     }
     return bucket.interval;
@@ -257,18 +236,8 @@ function waitFor(bucket: BucketState, now: number): number {
 /** Grants of the last `interval` ms (the ring is oldest-first, so scan from the oldest). */
 function usedInWindow(bucket: BucketState, now: number): number {
   let expired = 0;
-  while (expired < bucket.count && now - (bucket.ring[(bucket.head + expired) % bucket.limit] ?? 0) >= bucket.interval) {
+  while (expired < bucket.count && now - (bucket.ring[(bucket.head + expired) % bucket.ring.length] ?? 0) >= bucket.interval) {
     expired++;
   }
   return bucket.count - expired;
-}
-
-function unlink(bucket: BucketState, waiter: Waiter): void {
-  if (waiter.prev === undefined) bucket.first = waiter.next;
-  else waiter.prev.next = waiter.next;
-  if (waiter.next === undefined) bucket.last = waiter.prev;
-  else waiter.next.prev = waiter.prev;
-  waiter.prev = undefined;
-  waiter.next = undefined;
-  bucket.pending--;
 }
