@@ -18,7 +18,7 @@ function wire(event: SendEvent): string {
  *
  * @example
  * ```ts
- * frameSize(new Heartbeat(251)); // 18: {"op":1,"d":251}
+ * frameSize(new Heartbeat(251)); // 16: {"op":1,"d":251}
  * ```
  */
 export function frameSize(event: SendEvent): number {
