@@ -1,13 +1,12 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
-import type { DispatchName } from '../../types/dispatch.js';
 import { InvalidOptionError } from '../errors.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signForwardedRequest, toPrivateKey, type Ed25519KeyInput } from './signature.js';
-import { eventFilter, type DispatchSink, type EventSelection } from './sink.js';
+import { eventFilter, type DispatchSink, type EventSelection, type ForwardedEventName } from './sink.js';
 
 /** The JSON body of one forwarded request. `id` is unique per dispatch and stays the same across retries. */
 export interface ForwardedRecord {
   /** Dispatch name. */
-  readonly t: DispatchName;
+  readonly t: ForwardedEventName;
   /** Dispatch payload, as received from the gateway. */
   readonly d: unknown;
   /** Shard that received the dispatch. */
@@ -172,7 +171,7 @@ function nonNegative(option: string, value: number | undefined, fallback: number
 export class GatewayForwarder implements DispatchSink {
   readonly #url: string;
   readonly #privateKey: KeyObject;
-  readonly #accepts: (event: DispatchName) => boolean;
+  readonly #accepts: (event: ForwardedEventName) => boolean;
   readonly #maxQueue: number;
   readonly #maxRetries: number;
   readonly #backoff: Required<BackoffOptions>;
@@ -245,7 +244,7 @@ export class GatewayForwarder implements DispatchSink {
    * @param data - dispatch payload
    * @param shardId - shard that received it
    */
-  push(event: DispatchName, data: unknown, shardId: number): void {
+  push(event: ForwardedEventName, data: unknown, shardId: number): void {
     if (!this.#accepts(event)) return;
     const record: ForwardedRecord = { t: event, d: data, shard_id: shardId, id: randomUUID() };
     if (this.#closed) return this.#drop(record, 'closed', { attempts: 0 });

@@ -4,7 +4,7 @@
  * ({@link RedisStreamSink}), wired to a bot with {@link forwardDispatches}.
  */
 export { forwardDispatches, eventFilter } from './sink.js';
-export type { DispatchSink, DispatchSource, EventSelection, ForwardDispatchesOptions } from './sink.js';
+export type { DispatchSink, DispatchSource, EventSelection, ForwardDispatchesOptions, ForwardedEventName } from './sink.js';
 export { GatewayForwarder } from './http.js';
 export type {
   BackoffOptions, DeliveryFailure, DropReason, ForwardedRecord, ForwarderStats, GatewayForwarderOptions,

@@ -1,12 +1,11 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { DispatchName } from '../../types/dispatch.js';
 import { BackendError, InvalidOptionError } from '../errors.js';
-import { eventFilter, type DispatchSink, type EventSelection } from './sink.js';
+import { eventFilter, type DispatchSink, type EventSelection, type ForwardedEventName } from './sink.js';
 
 /** One dispatch as written to the stream. */
 export interface StreamRecord {
   /** Dispatch name (stream field `t`). */
-  readonly t: DispatchName;
+  readonly t: ForwardedEventName;
   /** Dispatch payload (stream field `d`, as JSON). */
   readonly d: unknown;
   /** Shard that received it (stream field `shard`). */
@@ -88,7 +87,7 @@ export class RedisStreamSink implements DispatchSink {
   readonly #redis: Redis | Cluster;
   readonly #key: string;
   readonly #trim: readonly string[];
-  readonly #accepts: (event: DispatchName) => boolean;
+  readonly #accepts: (event: ForwardedEventName) => boolean;
   readonly #batchSize: number;
   readonly #maxPending: number;
   readonly #onError: RedisStreamSinkOptions['onError'];
@@ -135,7 +134,7 @@ export class RedisStreamSink implements DispatchSink {
    * @param data - dispatch payload
    * @param shardId - shard that received it
    */
-  push(event: DispatchName, data: unknown, shardId: number): void {
+  push(event: ForwardedEventName, data: unknown, shardId: number): void {
     if (!this.#accepts(event)) return;
     const record: StreamRecord = { t: event, d: data, shard_id: shardId };
     if (this.#closed) return this.#fail([record], 'the sink is closed');
@@ -240,7 +239,7 @@ export function decodeStreamEntry(fields: readonly string[]): StreamRecord {
   }
   try {
     // The stream holds names Discord sent; the cast records that, it cannot be checked here.
-    return { t: t as DispatchName, d: JSON.parse(d), shard_id: Number(shard) };
+    return { t: t as ForwardedEventName, d: JSON.parse(d), shard_id: Number(shard) };
   } catch (cause) {
     throw new BackendError('Stream entry field d is not JSON', { cause });
   }

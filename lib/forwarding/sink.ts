@@ -1,6 +1,13 @@
 import type { DispatchName } from '../../types/dispatch.js';
 
 /**
+ * A dispatch name as a plain string literal (`'MESSAGE_CREATE'`). `DispatchName` comes from
+ * `discord-api-types`' `GatewayDispatchEvents` enum, to which string literals are not
+ * assignable; this form accepts both the literals users write and the enum members.
+ */
+export type ForwardedEventName = `${DispatchName}`;
+
+/**
  * Where forwarded dispatches go. Both built-in sinks ({@link GatewayForwarder},
  * {@link RedisStreamSink}) implement it; anything else with these three methods can be
  * plugged into {@link forwardDispatches} the same way.
@@ -16,7 +23,7 @@ export interface DispatchSink {
    * @param data - the dispatch payload (`d`)
    * @param shardId - id of the shard that received it
    */
-  push(event: DispatchName, data: unknown, shardId: number): void;
+  push(event: ForwardedEventName, data: unknown, shardId: number): void;
   /** Resolves once everything pushed so far was delivered or reported as not delivered. */
   flush(): Promise<void>;
   /** Stops accepting records and releases the sink's resources; see each sink for what happens to pending records. */
@@ -37,7 +44,7 @@ export interface DispatchSource {
 }
 
 /** Which dispatches a sink accepts: a list of names, or `'*'` for all of them. */
-export type EventSelection = readonly DispatchName[] | '*';
+export type EventSelection = readonly ForwardedEventName[] | '*';
 
 /**
  * Builds the membership test for an {@link EventSelection}; a `Set` so that the check on
@@ -46,9 +53,9 @@ export type EventSelection = readonly DispatchName[] | '*';
  * @param events - the selection; `undefined` means every event
  * @returns a predicate that is true for the selected event names
  */
-export function eventFilter(events: EventSelection | undefined): (event: DispatchName) => boolean {
+export function eventFilter(events: EventSelection | undefined): (event: ForwardedEventName) => boolean {
   if (events === undefined || events === '*') return () => true;
-  const selected = new Set<DispatchName>(events);
+  const selected = new Set<ForwardedEventName>(events);
   return (event) => selected.has(event);
 }
 
