@@ -1,0 +1,223 @@
+/**
+ * Collects the `GUILD_MEMBERS_CHUNK` replies of Request Guild Members (op 8) by nonce: the
+ * machinery behind `bot.requestGuildMembers`. Pure bookkeeping: it sends nothing and reads no
+ * socket; the client feeds it dispatches and hands it a way to send.
+ */
+import { randomBytes } from 'node:crypto';
+import { GatewayOpcodes } from 'discord-api-types/v10';
+import type {
+  APIGuildMember,
+  GatewayGuildMembersChunkDispatchData,
+  GatewayGuildMembersChunkPresence,
+  GatewayRateLimitedDispatchData,
+  Snowflake,
+} from 'discord-api-types/v10';
+import { GatewayProtocolError, RateLimitedError, ValidationError } from './errors.js';
+import { RequestGuildMembers } from './events/request-guild-members.js';
+
+/** Everything one Request Guild Members brought back, chunks joined in `chunk_index` order. */
+export interface GuildMembersResult {
+  /** The members found. */
+  members: APIGuildMember[];
+  /** Their presences (only with `presences: true` and the GUILD_PRESENCES intent). */
+  presences: GatewayGuildMembersChunkPresence[];
+  /**
+   * Requested `user_ids` that are not members. Discord may send these back as JSON numbers
+   * (protocol §8.4); they are turned into strings here.
+   */
+  not_found: Snowflake[];
+}
+
+/** Options of {@link MemberChunkCollector.collect}. */
+export interface CollectOptions {
+  /** Aborting forgets the request and rejects its result with the signal's reason. */
+  signal?: AbortSignal;
+  /** The shard the request goes out on, so {@link MemberChunkCollector.cancelAll} can target one shard. */
+  shardId?: number;
+}
+
+/** A registered request: the event to send (nonce filled in) and its eventual result. */
+export interface Collection {
+  /** The request to send: the given one, or a copy carrying a generated nonce. */
+  event: RequestGuildMembers;
+  /** Settles when every chunk has arrived, or on rate limit, abort or cancel. Always handle it. */
+  result: Promise<GuildMembersResult>;
+}
+
+interface Pending {
+  readonly guildId: Snowflake;
+  readonly shardId: number | undefined;
+  /** Chunks by `chunk_index`; its length is the first `chunk_count` seen. */
+  chunks: (GatewayGuildMembersChunkDispatchData | undefined)[] | undefined;
+  received: number;
+  resolve(result: GuildMembersResult): void;
+  reject(error: unknown): void;
+}
+
+/** 12 random bytes: 16 base64url characters, well under Discord's 32-byte nonce limit. */
+function newNonce(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+function assemble(chunks: readonly GatewayGuildMembersChunkDispatchData[]): GuildMembersResult {
+  const result: GuildMembersResult = { members: [], presences: [], not_found: [] };
+  for (const chunk of chunks) {
+    result.members.push(...chunk.members);
+    if (chunk.presences) result.presences.push(...chunk.presences);
+    if (chunk.not_found) for (const id of chunk.not_found) result.not_found.push(String(id));
+  }
+  return result;
+}
+
+/**
+ * Pending Request Guild Members, keyed by nonce. Register a request with {@link collect} (or
+ * {@link request}), feed it every `GUILD_MEMBERS_CHUNK` and `RATE_LIMITED` dispatch, and each
+ * result resolves once all of its `chunk_count` chunks are in, whatever their order.
+ *
+ * @example
+ * ```ts
+ * const collector = new MemberChunkCollector();
+ * bot.handle('GUILD_MEMBERS_CHUNK', (d) => collector.onChunk(d));
+ * bot.handle('RATE_LIMITED', (d) => collector.onRateLimited(d));
+ * const { members } = await collector.request(
+ *   new RequestGuildMembers({ guild_id, query: '', limit: 0 }),
+ *   (event) => event.sendEvent(bot, session),
+ * );
+ * ```
+ */
+export class MemberChunkCollector {
+  readonly #pending = new Map<string, Pending>();
+
+  /** How many requests are waiting for chunks. */
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Registers `request` and returns the event to send with its result. A request without a
+   * nonce (or with an empty one, which Discord would not echo) gets a fresh random nonce.
+   * Register before sending, so no chunk can arrive unclaimed.
+   *
+   * @throws {@link ValidationError} when the request's nonce is already pending
+   * @throws the signal's reason when `options.signal` is already aborted
+   */
+  collect(request: RequestGuildMembers, options: CollectOptions = {}): Collection {
+    const { signal, shardId } = options;
+    signal?.throwIfAborted();
+    let event = request;
+    if (request.nonce === undefined || request.nonce === '') {
+      let nonce = newNonce();
+      while (this.#pending.has(nonce)) nonce = newNonce();
+      event = new RequestGuildMembers({ ...request.toJSON(), nonce });
+    } else if (this.#pending.has(request.nonce)) {
+      throw new ValidationError('nonce', 'unique among pending requests (this one is already waiting for chunks)');
+    }
+    const nonce = event.nonce!;
+    const result = new Promise<GuildMembersResult>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (this.#pending.get(nonce) === entry) this.#pending.delete(nonce);
+        reject(signal!.reason);
+      };
+      const settle = (): void => signal?.removeEventListener('abort', onAbort);
+      const entry: Pending = {
+        guildId: event.guild_id,
+        shardId,
+        chunks: undefined,
+        received: 0,
+        resolve: (value) => (settle(), resolve(value)),
+        reject: (error) => (settle(), reject(error)),
+      };
+      this.#pending.set(nonce, entry);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    return { event, result };
+  }
+
+  /**
+   * Registers `request`, sends it through `send`, and resolves with the collected members.
+   * If sending fails the request is forgotten and the send error is thrown.
+   *
+   * @param send - writes the event, e.g. `(event) => event.sendEvent(bot, session, { signal })`
+   * @throws `RateLimitedError` when Discord answers with `RATE_LIMITED` (see `retry_after`)
+   * @throws whatever `send` throws (`MissingIntentError`, `SessionClosedError`, ...)
+   */
+  async request(request: RequestGuildMembers, send: (event: RequestGuildMembers) => Promise<void>, options: CollectOptions = {}): Promise<GuildMembersResult> {
+    const { event, result } = this.collect(request, options);
+    const sent = send(event).catch((error: unknown) => {
+      this.cancel(event.nonce!, error);
+      throw error;
+    });
+    // Awaiting both at once keeps an early rejection of either from going unhandled.
+    const [, members] = await Promise.all([sent, result]);
+    return members;
+  }
+
+  /**
+   * Takes one `GUILD_MEMBERS_CHUNK` dispatch.
+   *
+   * @returns whether the chunk belonged to a pending request (duplicates of a chunk already
+   * received count as belonging, and are ignored)
+   */
+  onChunk(d: GatewayGuildMembersChunkDispatchData): boolean {
+    if (d.nonce === undefined) return false;
+    const entry = this.#pending.get(d.nonce);
+    if (entry === undefined || entry.guildId !== d.guild_id) return false;
+    const { chunk_index: index, chunk_count: count } = d;
+    if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(index) || index < 0 || index >= (entry.chunks?.length ?? count)) {
+      this.#fail(d.nonce, entry, new GatewayProtocolError(`GUILD_MEMBERS_CHUNK ${index} of ${count} does not fit request ${d.nonce}`));
+      return true;
+    }
+    entry.chunks ??= new Array<GatewayGuildMembersChunkDispatchData | undefined>(count).fill(undefined);
+    if (entry.chunks[index] !== undefined) return true;
+    entry.chunks[index] = d;
+    entry.received += 1;
+    if (entry.received === entry.chunks.length) {
+      this.#pending.delete(d.nonce);
+      entry.resolve(assemble(entry.chunks as GatewayGuildMembersChunkDispatchData[]));
+    }
+    return true;
+  }
+
+  /**
+   * Takes one `RATE_LIMITED` dispatch: a Request Guild Members refused by Discord's
+   * 1-per-guild-per-30-s limit rejects with `RateLimitedError` (`retry_after` in seconds).
+   *
+   * @returns whether it answered a pending request
+   */
+  onRateLimited(d: GatewayRateLimitedDispatchData): boolean {
+    if (d.opcode !== GatewayOpcodes.RequestGuildMembers) return false;
+    const nonce = d.meta.nonce;
+    if (nonce === undefined) return false;
+    const entry = this.#pending.get(nonce);
+    if (entry === undefined) return false;
+    this.#fail(nonce, entry, new RateLimitedError(d.opcode, d.retry_after, { ...d.meta }));
+    return true;
+  }
+
+  /**
+   * Forgets one pending request and rejects its result with `error`.
+   *
+   * @returns whether the nonce was pending
+   */
+  cancel(nonce: string, error: unknown): boolean {
+    const entry = this.#pending.get(nonce);
+    if (entry === undefined) return false;
+    this.#fail(nonce, entry, error);
+    return true;
+  }
+
+  /**
+   * Rejects every pending request (or only those of `shardId`) with `error`, e.g. a
+   * `SessionClosedError` when the session closes or is invalidated and the chunks cannot come.
+   */
+  cancelAll(error: unknown, shardId?: number): void {
+    for (const [nonce, entry] of [...this.#pending]) {
+      if (shardId === undefined || entry.shardId === shardId) this.#fail(nonce, entry, error);
+    }
+  }
+
+  #fail(nonce: string, entry: Pending, error: unknown): void {
+    this.#pending.delete(nonce);
+    entry.reject(error);
+  }
+}
