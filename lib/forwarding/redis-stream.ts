@@ -191,14 +191,19 @@ export class RedisStreamSink implements DispatchSink {
       return this.#fail(batch.map((e) => e.record), `XADD to ${this.#key} failed`, cause);
     }
     if (results === null) return this.#fail(batch.map((e) => e.record), `XADD to ${this.#key} was discarded`);
-    // A pipeline reports errors per command; group them into one report per failure cause.
-    const lost = new Map<Error, StreamRecord[]>();
+    // A pipeline answers each command with its own error object; one report per distinct
+    // message keeps a batch that failed for one reason from producing hundreds of reports.
+    const lost = new Map<string, { cause: Error; records: StreamRecord[] }>();
     results.forEach(([error], i) => {
       const entry = batch[i];
       if (error === null) this.#written++;
-      else if (entry) lost.set(error, [...(lost.get(error) ?? []), entry.record]);
+      else if (entry) {
+        const group = lost.get(error.message) ?? { cause: error, records: [] };
+        group.records.push(entry.record);
+        lost.set(error.message, group);
+      }
     });
-    for (const [cause, records] of lost) this.#fail(records, `XADD to ${this.#key} failed`, cause);
+    for (const { cause, records } of lost.values()) this.#fail(records, `XADD to ${this.#key} failed`, cause);
   }
 
   #fail(records: readonly StreamRecord[], message: string, cause?: unknown): void {
