@@ -6,6 +6,7 @@ import type { GatewayIdentifyData } from 'discord-api-types/v10';
 import { Identify } from '../../../lib/events/identify.js';
 import type { IdentifyInput } from '../../../lib/events/identify.js';
 import { encodeFrame } from '../../../lib/events/frame.js';
+import { UpdateStatusData } from '../../../lib/events/update-status.js';
 import { ALL_INTENTS } from '../../../types/intents.js';
 import { assertInvalid, fakeBot, fakeSession } from './helpers.js';
 
@@ -52,6 +53,11 @@ describe('Identify', () => {
   it('accepts a plain string presence status', () => {
     const identify = new Identify({ ...base, presence: { since: null, activities: [], status: 'idle', afk: false } });
     assert.equal(identify.presence?.status, 'idle');
+  });
+
+  it('takes an UpdateStatusData as its presence', () => {
+    const presence = new UpdateStatusData({ since: null, activities: [{ name: 'x', type: 0 }], status: 'dnd', afk: false });
+    assert.equal(JSON.stringify(new Identify({ ...base, presence }).presence), JSON.stringify(presence));
   });
 
   describe('validation', () => {
