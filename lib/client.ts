@@ -7,7 +7,9 @@ import type { SessionStore } from './store/types.js';
 import { COMPRESSIONS, HAS_ZSTD, type Compression } from './compression.js';
 import { Identify } from './events/identify.js';
 import { SessionStartBudget } from './session-start-budget.js';
-import { FatalCloseError, HTTPError, InvalidOptionError, redactToken } from './errors.js';
+import { MemberChunkCollector, type GuildMembersResult } from './members.js';
+import { RequestGuildMembers } from './events/request-guild-members.js';
+import { FatalCloseError, HTTPError, InvalidOptionError, SessionClosedError, redactToken } from './errors.js';
 import { ALL_INTENTS, intentNames, INTENT_NAMES } from '../types/intents.js';
 import { CONTENT_INTENT_DISPATCHES, DISPATCH_INTENTS, type DispatchName, type DispatchPayloads } from '../types/dispatch.js';
 import type { APIGatewayBotInfo, GatewayPresenceUpdateData } from '../types/payloads.js';
@@ -131,6 +133,7 @@ export class Client extends EventEmitter<ClientEvents> {
   /** Sessions of a reshard in progress: connected, but not yet in `sessions`. */
   readonly #staging = new Set<Session>();
   #resharding: Promise<void> | undefined;
+  readonly #members = new MemberChunkCollector();
 
   /**
    * @throws {@link InvalidOptionError} (a `TypeError`) naming the option when one is invalid
@@ -301,6 +304,27 @@ export class Client extends EventEmitter<ClientEvents> {
     await this.store?.flush();
   }
 
+  /**
+   * Requests guild members and collects every `GUILD_MEMBERS_CHUNK` of the answer (matched by
+   * nonce; one is generated when the request has none). Sent on the guild's session unless
+   * `session` is given.
+   *
+   * @throws {@link RateLimitedError} when Discord answers `RATE_LIMITED` (see `retry_after`)
+   * @throws {@link MissingIntentError} when the intents do not allow the request (nothing sent)
+   * @throws {@link SessionClosedError} when the session closes before the answer is complete
+   * @example
+   * ```ts
+   * const { members } = await bot.requestGuildMembers(
+   *   new RequestGuildMembers({ guild_id: '81384788765712384', query: '', limit: 0 }));
+   * ```
+   */
+  requestGuildMembers(request: RequestGuildMembers, options: { session?: Session; signal?: AbortSignal } = {}): Promise<GuildMembersResult> {
+    const session = options.session ?? this.sessionForGuild(request.guild_id);
+    if (!session) return Promise.reject(new SessionClosedError(0, `no session of this bot receives guild ${request.guild_id}`));
+    const signal = options.signal;
+    return this.#members.request(request, (event) => event.sendEvent(this, session, { signal }), { signal, shardId: session.shard[0] });
+  }
+
   /** @internal Builds the Identify for one shard from the bot's options. */
   identifyFor(shard: [number, number]): Identify {
     return new Identify({
@@ -323,6 +347,7 @@ export class Client extends EventEmitter<ClientEvents> {
   /** @internal Hands one dispatch to its handlers; the hottest path of the library. */
   deliver(event: string, payload: unknown, session: Session): void {
     if (this.#staging.size !== 0 && this.#staging.has(session)) return;
+    if (this.#members.size !== 0) this.#routeToMembers(event, payload);
     const any = this.#anyListeners;
     for (let i = 0; i < any.length; i++) {
       try {
@@ -408,6 +433,7 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** @internal Called when a session ends for good, with the reason. */
   sessionEnded(session: Session, error: Error): void {
+    this.#members.cancelAll(new SessionClosedError(session.shard[0], error.message), session.shard[0]);
     if (this.#isShardingRequired(error)) {
       this.reshard().catch((err: unknown) => this.reportError(err, session));
     }
@@ -422,6 +448,11 @@ export class Client extends EventEmitter<ClientEvents> {
   sessionClosed(event: SessionCloseEvent, session: Session): void {
     this.debug(`[shard ${event.shard}] closed ${event.code} ${event.reason}; reconnect=${event.reconnect} resumable=${event.resumable}`);
     this.emit('close', event, session);
+  }
+
+  #routeToMembers(event: string, payload: unknown): void {
+    if (event === 'GUILD_MEMBERS_CHUNK') this.#members.onChunk(payload as DispatchPayloads['GUILD_MEMBERS_CHUNK']);
+    else if (event === 'RATE_LIMITED') this.#members.onRateLimited(payload as DispatchPayloads['RATE_LIMITED']);
   }
 
   #warn(message: string): void {

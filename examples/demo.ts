@@ -1,0 +1,75 @@
+/**
+ * The demo `npm start` runs. With DISCORD_TOKEN set it connects to Discord; without it, it starts
+ * disgate's built-in GatewaySimulator and shows a session connecting, receiving events, surviving
+ * an injected op 7 and a dropped socket, and disconnecting.
+ */
+import { Client, GatewayIntentBits, Session, UpdateStatusData } from '../lib/index.js';
+import { GatewaySimulator } from '../lib/testing/index.js';
+
+const started = Date.now();
+const log = (what: string): void => console.log(`${((Date.now() - started) / 1000).toFixed(2).padStart(6)}s  ${what}`);
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function main(): Promise<void> {
+  const token = process.env.DISCORD_TOKEN;
+  const simulator = token ? undefined : new GatewaySimulator({ token: 'demo-token', guilds: 3, heartbeatInterval: 5000 });
+  if (simulator) {
+    await simulator.start();
+    log(`no DISCORD_TOKEN: using the built-in gateway simulator at ${simulator.url}`);
+  }
+
+  const bot = new Client({
+    token: token ?? 'demo-token',
+    intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages,
+    ...(simulator && { apiURL: simulator.apiURL }),
+  });
+  bot.on('close', (event) => log(`connection closed (${event.code} ${event.reason}); ${event.reconnect ? (event.resumable ? 'resuming' : 'identifying anew') : 'not reconnecting'}`));
+  bot.on('ready', (_session, how) => log(how === 'ready' ? 'READY: new session' : 'RESUMED: no event missed'));
+  bot.on('error', (error) => log(`error: ${error.message}`));
+  bot.on('warn', (message) => log(`warning: ${message}`));
+  bot.handle('GUILD_CREATE', (guild) => log(`GUILD_CREATE ${guild.name} (${guild.member_count} members)`));
+  bot.handle('MESSAGE_CREATE', (message, session) => log(`MESSAGE_CREATE on shard ${session.shard[0]} seq ${session.seq}: ${JSON.stringify(message.content)}`));
+
+  const session = new Session({ shard: [0, 1] });
+  log('connecting...');
+  await session.connect(bot);
+  log(`connected as session ${session.id}`);
+  await new UpdateStatusData({ since: null, activities: [{ name: 'the demo', type: 0 }], status: 'online', afk: false }).sendEvent(bot, session);
+  log('presence updated');
+
+  if (simulator) {
+    const guild = [...simulator.guilds][0]!;
+    const message = (content: string) => simulator.dispatch('MESSAGE_CREATE', simulator.fixtures.message({ guild_id: guild.id, content }));
+    message('hello from the simulator');
+    await sleep(200);
+
+    log('simulator sends op 7 Reconnect');
+    simulator.reconnect();
+    message('sent while the bot reconnects');
+    await waitFor(() => session.status === 'ready' && session.seq !== null);
+    await sleep(300);
+
+    log('simulator drops the TCP connection without a close frame');
+    simulator.dropSocket();
+    message('sent while the socket is down');
+    await waitFor(() => session.status === 'ready');
+    await sleep(300);
+    log(`rate limit status: ${JSON.stringify(session.getRateLimitStatus())}`);
+  } else {
+    log('connected to Discord; waiting 10 s for events');
+    await sleep(10_000);
+  }
+
+  await bot.close();
+  log(`disconnected (status ${session.status})`);
+  await simulator?.close();
+}
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(20);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
