@@ -1,0 +1,71 @@
+import { describe, it, beforeEach, afterEach, mock } from 'node:test';
+import assert from 'node:assert/strict';
+import { Heartbeater, heartbeatReserve } from '../../lib/heartbeat.js';
+
+describe('Heartbeater', () => {
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 }));
+  afterEach(() => mock.timers.reset());
+
+  function make(random: number) {
+    const beats: number[] = [];
+    let zombies = 0;
+    const hb = new Heartbeater(41250, { beat: () => beats.push(Date.now()), zombie: () => { zombies++; } }, () => random);
+    return { hb, beats, zombies: () => zombies };
+  }
+
+  it('sends the first beat after interval * jitter, then one per interval', () => {
+    const { hb, beats } = make(0.25);
+    hb.start();
+    mock.timers.tick(10311);
+    assert.equal(beats.length, 0, 'not before interval * jitter');
+    mock.timers.tick(1);
+    assert.deepEqual(beats, [1_000_000 + 10312]);
+    hb.ack();
+    mock.timers.tick(41250);
+    hb.ack();
+    mock.timers.tick(41250);
+    assert.equal(beats.length, 3);
+    assert.equal(beats[2]! - beats[1]!, 41250);
+    hb.stop();
+  });
+
+  it('keeps the jitter within [0, interval)', () => {
+    for (const r of [0, 0.999999]) {
+      const { hb, beats } = make(r);
+      hb.start();
+      mock.timers.tick(Math.floor(41250 * r));
+      assert.equal(beats.length, 1, `jitter ${r}`);
+      hb.stop();
+    }
+  });
+
+  it('reports a zombie when a beat finds the previous one unacknowledged', () => {
+    const { hb, beats, zombies } = make(0);
+    hb.start();
+    mock.timers.tick(0);
+    assert.equal(beats.length, 1);
+    mock.timers.tick(41250);
+    assert.equal(zombies(), 1);
+    assert.equal(beats.length, 1, 'no beat on a zombie connection');
+    mock.timers.tick(200_000);
+    assert.equal(zombies(), 1, 'stops after reporting');
+  });
+
+  it('answers a server request at once and measures latency from the ACK', () => {
+    const { hb, beats } = make(0.5);
+    hb.start();
+    hb.beatNow();
+    assert.equal(beats.length, 1);
+    mock.timers.tick(37);
+    hb.ack();
+    assert.equal(hb.latency, 37);
+    hb.stop();
+  });
+
+  it('reserves ceil(60000 / interval) + 1 beats per minute', () => {
+    assert.equal(heartbeatReserve(41250), 3);
+    assert.equal(heartbeatReserve(45000), 3);
+    assert.equal(heartbeatReserve(60000), 2);
+    assert.equal(heartbeatReserve(1000), 61);
+  });
+});
