@@ -9,6 +9,7 @@ export type { ClientOptions, ClientEvents, DispatchHandler, AnyDispatchListener,
 export { Session } from './session.js';
 export type { SessionOptions, SessionStatus, RateLimitStatus, SessionCloseEvent } from './session.js';
 export * from './events/index.js';
+export * from './forwarding/index.js';
 export { MemberChunkCollector } from './members.js';
 export type { GuildMembersResult, CollectOptions, Collection } from './members.js';
 export { MemoryRateLimiter } from './ratelimit/memory.js';

@@ -1,7 +1,7 @@
 import { GatewayIntentBits as I, type GatewayDispatchPayload } from 'discord-api-types/v10';
 
 /** Discord's dispatch event names (`t` of op 0), e.g. `'MESSAGE_CREATE'`. */
-export type DispatchName = GatewayDispatchPayload['t'];
+export type DispatchName = `${GatewayDispatchPayload['t']}`;
 
 /**
  * Payload (`d`) of every dispatch, by event name, from `discord-api-types`.
@@ -13,7 +13,7 @@ export type DispatchName = GatewayDispatchPayload['t'];
  * ```
  */
 export type DispatchPayloads = {
-  [P in GatewayDispatchPayload as P['t']]: P['d'];
+  [P in GatewayDispatchPayload as `${P['t']}`]: P['d'];
 };
 
 /**
