@@ -9,7 +9,8 @@ import { Identify } from './events/identify.js';
 import { SessionStartBudget } from './session-start-budget.js';
 import { MemberChunkCollector, type GuildMembersResult } from './members.js';
 import { RequestGuildMembers } from './events/request-guild-members.js';
-import { FatalCloseError, HTTPError, InvalidOptionError, SessionClosedError, redactToken } from './errors.js';
+import { getJSON } from './http.js';
+import { FatalCloseError, InvalidOptionError, SessionClosedError, redactToken } from './errors.js';
 import { ALL_INTENTS, intentNames, INTENT_NAMES } from '../types/intents.js';
 import { CONTENT_INTENT_DISPATCHES, DISPATCH_INTENTS, type DispatchName, type DispatchPayloads } from '../types/dispatch.js';
 import type { APIGatewayBotInfo, GatewayPresenceUpdateData } from '../types/payloads.js';
@@ -472,14 +473,11 @@ export class Client extends EventEmitter<ClientEvents> {
     }
   }
 
-  async #fetchGatewayBot(): Promise<APIGatewayBotInfo> {
-    const url = `${this.apiURL}/gateway/bot`;
-    const response = await fetch(url, {
-      headers: { Authorization: `Bot ${this.#token}`, 'User-Agent': `DiscordBot (https://www.npmjs.com/package/disgate, 0.1.0) Node.js/${process.version} ${release()}` },
-      signal: AbortSignal.timeout(15_000),
+  #fetchGatewayBot(): Promise<APIGatewayBotInfo> {
+    return getJSON<APIGatewayBotInfo>(`${this.apiURL}/gateway/bot`, {
+      Authorization: `Bot ${this.#token}`,
+      'User-Agent': `DiscordBot (https://www.npmjs.com/package/disgate, 0.1.0) Node.js/${process.version} ${release()}`,
     });
-    if (!response.ok) throw new HTTPError(response.status, url, 'GET /gateway/bot failed');
-    return (await response.json()) as APIGatewayBotInfo;
   }
 
   async #maxConcurrency(): Promise<number> {
