@@ -44,11 +44,12 @@ const ENCODERS: Readonly<Record<Compression, () => Encoder>> = {
   none: () => ({ binary: false, encode: (text) => Buffer.from(text) }),
   'zlib-stream': () => {
     const step: SyncStep = syncStep(zlib.createDeflate(), zlib.constants.Z_SYNC_FLUSH);
-    return { binary: true, encode: (text) => step(Buffer.from(text)) };
+    // Copy: the step reuses its output buffer, and a blast keeps every message until sent.
+    return { binary: true, encode: (text) => Buffer.from(step(Buffer.from(text))) };
   },
   'zstd-stream': () => {
     const step: SyncStep = syncStep(zlib.createZstdCompress(), zlib.constants.ZSTD_e_flush);
-    return { binary: true, encode: (text) => step(Buffer.from(text)) };
+    return { binary: true, encode: (text) => Buffer.from(step(Buffer.from(text))) };
   },
 };
 

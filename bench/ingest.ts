@@ -5,7 +5,7 @@
  */
 import { DISPATCH_NAME, type PayloadKind } from './fixtures.js';
 import type { BlastServer } from './blast-control.js';
-import { interleave, numbers, pairedRatio, values, type ContenderInfo, type Series } from './series.js';
+import { interleave, progress, numbers, pairedRatio, values, type ContenderInfo, type Series } from './series.js';
 import type { Compression, IngestReport } from './scenario.js';
 import { max, median, min, num, ratio, renderTable } from './table.js';
 
@@ -31,10 +31,10 @@ export interface IngestCase {
   series: Series<IngestReport>;
 }
 
-/** Events per second of one run: the events after the first, over the span from first to last. */
-export const eventsPerSecond = (r: IngestReport): number => ((r.events - 1) * 1000) / r.wallMs;
-/** CPU ms the child spent per 10,000 events. */
-export const cpuPer10k = (r: IngestReport): number => (r.cpuMs * 10_000) / r.events;
+/** Events per second of one run, over the timed (post-warm-up) span. */
+export const eventsPerSecond = (r: IngestReport): number => (r.measured * 1000) / r.wallMs;
+/** CPU ms the child spent per 10,000 events of the timed span (GC helper threads included). */
+export const cpuPer10k = (r: IngestReport): number => (r.cpuMs * 10_000) / r.measured;
 
 /**
  * Runs every case and prints its table as soon as it is done.
@@ -57,10 +57,10 @@ export async function benchIngest(outDir: string, server: BlastServer, options: 
         names,
         options.runs,
         (contender) => ({ bench: 'ingest', contender, target: server.target(compression, INGEST_INTENTS), kind, count, timeoutMs: options.timeoutMs }),
-        (report): IngestReport => numbers(report, ['events', 'wallMs', 'cpuMs', 'peakRssMB']),
-        (done, total) => process.stderr.write(`\r  ingest ${compression} ${kind}: ${done}/${total}   `),
+        (report): IngestReport => numbers(report, ['events', 'measured', 'wallMs', 'cpuMs', 'peakRssMB']),
+        (done, total) => progress(`ingest ${compression} ${kind}: ${done}/${total}`),
       );
-      process.stderr.write('\r\x1b[K');
+      progress('');
       const result = { compression, kind, count, series };
       cases.push(result);
       print(ingestTable(result, options.contenders, options.runs));

@@ -63,7 +63,9 @@ export interface ProbeReport {
 export interface IngestReport {
   /** Dispatches of the target kind delivered to the handler. */
   events: number;
-  /** Wall time from the first to the last delivered event, ms. */
+  /** Events inside the timed span: those after the warm-up tenth (whose last event starts the clock). */
+  measured: number;
+  /** Wall time from the end of the warm-up to the last delivered event, ms. */
   wallMs: number;
   /** CPU time (user + system) of the child over the same span, ms. */
   cpuMs: number;

@@ -106,6 +106,15 @@ export async function interleave<R>(
   return series;
 }
 
+/**
+ * Rewrites the progress line on stderr (`''` clears it). Silent when stderr is not a terminal,
+ * so logs and CI output hold only the tables.
+ */
+export function progress(text: string): void {
+  if (!process.stderr.isTTY) return;
+  process.stderr.write(text === '' ? '\r\x1b[K' : `\r\x1b[K  ${text}`);
+}
+
 /** The values of `pick` over the successful runs of one contender. */
 export function values<R>(series: Series<R>, name: string, pick: (r: R) => number): number[] {
   return (series.runs.get(name) ?? []).flatMap((r) => (r === undefined ? [] : [pick(r)]));

@@ -17,11 +17,14 @@ interface NativeHandle {
   close(): void;
 }
 
-/** One synchronous step: feeds a chunk into the context and returns what came out. */
+/**
+ * One synchronous step: feeds a chunk into the context and returns what came out, as a view of
+ * a reused buffer that stays valid only until the next step (copy it to keep it).
+ */
 export type SyncStep = (chunk: Uint8Array) => Buffer;
 
-/** Output slab size; big enough that a typical message needs one `writeSync` call. */
-const SLAB = 64 * 1024;
+/** Initial output buffer; it doubles until the largest message fits in one native call. */
+const INITIAL_OUTPUT = 64 * 1024;
 
 function isNativeHandle(value: unknown): value is NativeHandle {
   return typeof value === 'object' && value !== null && typeof Reflect.get(value, 'writeSync') === 'function';
@@ -29,7 +32,8 @@ function isNativeHandle(value: unknown): value is NativeHandle {
 
 /**
  * Wraps a `node:zlib` stream (Inflate, Deflate, ZstdCompress, ZstdDecompress) as a synchronous
- * step function that keeps the context alive between calls.
+ * step function that keeps the context alive between calls. Output goes to one buffer that
+ * grows to the largest message seen, so a message costs one native call and no concatenation.
  *
  * @param stream - a freshly created zlib stream; it must not be written to in any other way
  * @param flush - the flush flag for every step (`Z_SYNC_FLUSH`, `ZSTD_e_flush`, ...)
@@ -47,16 +51,14 @@ export function syncStep(stream: zlib.Inflate | zlib.Deflate | zlib.ZstdCompress
   stream.on('error', (error: unknown) => {
     failure = error;
   });
-  let slab = Buffer.allocUnsafe(SLAB);
-  let used = 0;
+  let out = Buffer.allocUnsafe(INITIAL_OUTPUT);
   return (chunk) => {
-    const parts: Buffer[] = [];
-    let total = 0;
+    let used = 0;
     let inOff = 0;
     let inLeft = chunk.byteLength;
     for (;;) {
-      const room = slab.length - used;
-      handle.writeSync(flush, chunk, inOff, inLeft, slab, used, room);
+      const room = out.length - used;
+      handle.writeSync(flush, chunk, inOff, inLeft, out, used, room);
       if (failure !== undefined) {
         const error = failure;
         failure = undefined;
@@ -64,24 +66,16 @@ export function syncStep(stream: zlib.Inflate | zlib.Deflate | zlib.ZstdCompress
       }
       const outLeft = state[0] ?? 0;
       const inAfter = state[1] ?? 0;
-      const produced = room - outLeft;
-      if (produced > 0) {
-        // Output stays valid after return: the slab is only ever appended to, then replaced.
-        parts.push(slab.subarray(used, used + produced));
-        total += produced;
-        used += produced;
-      }
+      used += room - outLeft;
       inOff += inLeft - inAfter;
       inLeft = inAfter;
-      if (outLeft === 0 || used >= slab.length) {
-        slab = Buffer.allocUnsafe(SLAB);
-        used = 0;
-      }
-      // A full output slab means zlib may have more to give for the same input.
+      // Room left over means zlib has nothing more for this input; a full buffer means it may.
       if (outLeft !== 0) break;
+      const grown = Buffer.allocUnsafe(out.length * 2);
+      out.copy(grown, 0, 0, used);
+      out = grown;
     }
-    if (parts.length === 1 && parts[0] !== undefined) return parts[0];
-    return Buffer.concat(parts, total);
+    return out.subarray(0, used);
   };
 }
 

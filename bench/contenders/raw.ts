@@ -23,7 +23,8 @@ const DECODERS: Readonly<Record<Compression, () => Decoder>> = {
     return (data) => {
       const out = inflate(data);
       if (!endsWithSyncFlush(data)) {
-        partial.push(out);
+        // The step's output is reused by the next call: keep a copy.
+        partial.push(Buffer.from(out));
         return undefined;
       }
       if (partial.length === 0) return JSON.parse(out.toString());
