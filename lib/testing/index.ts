@@ -1,1 +1,31 @@
 export { testRateLimiter, type RateLimiterConformanceOptions } from './conformance.js';
+export { GatewaySimulator, type WaitOptions } from './simulator.js';
+export type { GatewaySimulatorOptions } from './simulator/options.js';
+export type {
+  SimulatorFrame,
+  SimulatorEvents,
+  SimulatorTarget,
+  SimulatorConnectionInfo,
+  SimulatorSessionInfo,
+  SimulatorConnectionEvent,
+  SimulatorIdentifyEvent,
+  SimulatorResumeEvent,
+  SimulatorHeartbeatEvent,
+  SimulatorPresenceEvent,
+  SimulatorCloseEvent,
+  CloseInitiator,
+} from './simulator/events.js';
+export {
+  shardForGuild,
+  type SimulatedGuild,
+  type SimulatedGuildInit,
+  type SimulatedMember,
+  type SimulatedMemberInit,
+  type SimulatedStatus,
+  type SimulatedVoiceChannel,
+  type SimulatedVoiceChannelInit,
+  type SimulatedSoundInit,
+} from './simulator/guilds.js';
+export type { SimulatorCompression } from './simulator/encoders.js';
+export type { SessionStartLimitSnapshot } from './simulator/limits.js';
+export type { SimulatedVoiceState } from './simulator/session.js';

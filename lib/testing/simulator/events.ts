@@ -1,0 +1,144 @@
+/**
+ * What the simulator lets tests observe: the frame log entry, the events it emits, and the
+ * snapshots of its connections and sessions.
+ */
+import type { GatewayIdentifyProperties, GatewayPresenceUpdateData } from 'discord-api-types/v10';
+import type { SimulatorCompression } from './encoders.js';
+import type { SimulatedVoiceState } from './session.js';
+
+/** One gateway frame in either direction. */
+export interface SimulatorFrame {
+  /** `'in'` = client to simulator, `'out'` = simulator to client. */
+  readonly direction: 'in' | 'out';
+  /** Connection id (1, 2, ... in order of connection). */
+  readonly connection: number;
+  /** Shard id of the connection's session, or null before identify/resume. */
+  readonly shard: number | null;
+  /** Opcode, or null for frames that are not a gateway payload (undecodable input, `sendRaw`). */
+  readonly op: number | null;
+  /** Dispatch name (op 0 only). */
+  readonly t?: string;
+  /** Sequence number (op 0 only). */
+  readonly s?: number;
+  /** Payload `d`; for undecodable input or `sendRaw`, the raw text (or bytes). */
+  readonly d: unknown;
+  /** Epoch ms (`Date.now()`) when the frame was received or queued for sending. */
+  readonly at: number;
+  /** Size in bytes of the uncompressed frame. */
+  readonly size: number;
+}
+
+/** Who ended a connection. */
+export type CloseInitiator = 'client' | 'server';
+
+/** Emitted when a WebSocket connects. */
+export interface SimulatorConnectionEvent {
+  readonly connection: number;
+  /** Request path, e.g. `'/'`, or `'/resume'` when the client used `resume_gateway_url`. */
+  readonly path: string;
+  readonly compress: SimulatorCompression;
+}
+
+/** Emitted after a successful identify (READY has been queued). */
+export interface SimulatorIdentifyEvent {
+  readonly connection: number;
+  readonly sessionId: string;
+  readonly shard: readonly [number, number];
+  readonly intents: number;
+  readonly properties: GatewayIdentifyProperties;
+  readonly largeThreshold: number;
+}
+
+/** Emitted after a successful resume (replay and RESUMED have been queued). */
+export interface SimulatorResumeEvent {
+  readonly connection: number;
+  readonly sessionId: string;
+  /** The `seq` the client resumed from. */
+  readonly seq: number;
+  /** How many dispatches were replayed. */
+  readonly replayed: number;
+}
+
+/** Emitted for every heartbeat the simulator receives. */
+export interface SimulatorHeartbeatEvent {
+  readonly connection: number;
+  readonly seq: number | null;
+  /** Whether an op 11 was sent back (false while ACKs are paused). */
+  readonly acked: boolean;
+}
+
+/** Emitted when a client sets its presence (op 3). */
+export interface SimulatorPresenceEvent {
+  readonly connection: number;
+  readonly sessionId: string;
+  readonly presence: GatewayPresenceUpdateData;
+}
+
+/** Emitted when a connection has closed. */
+export interface SimulatorCloseEvent {
+  readonly connection: number;
+  /** Close code as seen by the server (1006 for a dropped socket). */
+  readonly code: number;
+  readonly reason: string;
+  readonly initiator: CloseInitiator;
+  /** Session the connection carried, if any. */
+  readonly sessionId: string | null;
+  /** Whether that session can still be resumed. */
+  readonly resumable: boolean;
+}
+
+/**
+ * Events of {@link GatewaySimulator} (a typed `EventEmitter`).
+ *
+ * @example
+ * ```ts
+ * sim.on('close', (e) => console.log(e.connection, e.code, e.initiator));
+ * ```
+ */
+export interface SimulatorEvents {
+  connection: [SimulatorConnectionEvent];
+  frame: [SimulatorFrame];
+  identify: [SimulatorIdentifyEvent];
+  resume: [SimulatorResumeEvent];
+  heartbeat: [SimulatorHeartbeatEvent];
+  presence: [SimulatorPresenceEvent];
+  close: [SimulatorCloseEvent];
+}
+
+/** Snapshot of an open connection. */
+export interface SimulatorConnectionInfo {
+  readonly id: number;
+  readonly path: string;
+  readonly compress: SimulatorCompression;
+  readonly shard: number | null;
+  readonly sessionId: string | null;
+  /** True when the session was attached by a resume rather than an identify. */
+  readonly resumed: boolean;
+  /** Epoch ms of the connection. */
+  readonly openedAt: number;
+}
+
+/** Snapshot of a live (connected or still resumable) session. */
+export interface SimulatorSessionInfo {
+  readonly id: string;
+  readonly shard: readonly [number, number];
+  readonly intents: number;
+  /** Last sequence number sent. */
+  readonly seq: number;
+  /** Attached connection id, or null while detached. */
+  readonly connection: number | null;
+  /** While detached: epoch ms until which it can be resumed; null while attached. */
+  readonly resumableUntil: number | null;
+  /** Presence from identify or the last op 3. */
+  readonly presence: GatewayPresenceUpdateData | null;
+  /** Voice state per guild id, from op 4. */
+  readonly voiceStates: Readonly<Record<string, SimulatedVoiceState>>;
+  /** Ids of the guilds on this session's shard. */
+  readonly guilds: readonly string[];
+}
+
+/**
+ * Which connections a fault-injection method acts on: a shard id (number), or an object naming a
+ * shard, a connection id or a session id. Omitted = every open connection.
+ */
+export type SimulatorTarget = number | { readonly shard?: number; readonly connection?: number; readonly session?: string };
