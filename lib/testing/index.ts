@@ -20,12 +20,15 @@ export {
   type SimulatedGuild,
   type SimulatedGuildInit,
   type SimulatedMember,
+  type SimulatedGuildMember,
+  type SimulatedTextChannel,
   type SimulatedMemberInit,
   type SimulatedStatus,
   type SimulatedVoiceChannel,
   type SimulatedVoiceChannelInit,
   type SimulatedSoundInit,
 } from './simulator/guilds.js';
+export { SimulatorFixtures, type MessageInit } from './simulator/fixtures.js';
 export type { SimulatorCompression } from './simulator/encoders.js';
 export type { SessionStartLimitSnapshot } from './simulator/limits.js';
 export type { SimulatedVoiceState } from './simulator/session.js';

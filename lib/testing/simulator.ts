@@ -16,6 +16,7 @@ import type {
   SimulatorSessionInfo,
   SimulatorTarget,
 } from './simulator/events.js';
+import { SimulatorFixtures } from './simulator/fixtures.js';
 import type { SimulatedGuild } from './simulator/guilds.js';
 import { API_PREFIX, handleHttp } from './simulator/http.js';
 import type { SessionStartLimitSnapshot } from './simulator/limits.js';
@@ -54,6 +55,8 @@ const MAX_WS_PAYLOAD = 1024 * 1024;
  * ```
  */
 export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
+  /** Payload factories matching this simulator's guilds (e.g. `fixtures.message({ content })`). */
+  readonly fixtures: SimulatorFixtures;
   private readonly core: SimulatorCore;
   private server: Server | null = null;
   private wss: WebSocketServer | null = null;
@@ -67,6 +70,7 @@ export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
   constructor(options: GatewaySimulatorOptions = {}) {
     super();
     this.core = new SimulatorCore(resolveOptions(options), this);
+    this.fixtures = new SimulatorFixtures(this.core.guilds, this.core.user);
   }
 
   /**

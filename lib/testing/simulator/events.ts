@@ -33,25 +33,35 @@ export type CloseInitiator = 'client' | 'server';
 
 /** Emitted when a WebSocket connects. */
 export interface SimulatorConnectionEvent {
+  /** Connection id. */
   readonly connection: number;
   /** Request path, e.g. `'/'`, or `'/resume'` when the client used `resume_gateway_url`. */
   readonly path: string;
+  /** Transport compression the client asked for. */
   readonly compress: SimulatorCompression;
 }
 
 /** Emitted after a successful identify (READY has been queued). */
 export interface SimulatorIdentifyEvent {
+  /** Connection id. */
   readonly connection: number;
+  /** The new session's id. */
   readonly sessionId: string;
+  /** `[shard_id, num_shards]` (`[0, 1]` when the identify had none). */
   readonly shard: readonly [number, number];
+  /** Intents the client identified with. */
   readonly intents: number;
+  /** Identify `properties` (os, browser, device). */
   readonly properties: GatewayIdentifyProperties;
+  /** Identify `large_threshold` (50 when omitted). */
   readonly largeThreshold: number;
 }
 
 /** Emitted after a successful resume (replay and RESUMED have been queued). */
 export interface SimulatorResumeEvent {
+  /** Connection id. */
   readonly connection: number;
+  /** The resumed session's id. */
   readonly sessionId: string;
   /** The `seq` the client resumed from. */
   readonly seq: number;
@@ -61,7 +71,9 @@ export interface SimulatorResumeEvent {
 
 /** Emitted for every heartbeat the simulator receives. */
 export interface SimulatorHeartbeatEvent {
+  /** Connection id. */
   readonly connection: number;
+  /** The heartbeat's `d`: the client's last sequence number. */
   readonly seq: number | null;
   /** Whether an op 11 was sent back (false while ACKs are paused). */
   readonly acked: boolean;
@@ -69,17 +81,23 @@ export interface SimulatorHeartbeatEvent {
 
 /** Emitted when a client sets its presence (op 3). */
 export interface SimulatorPresenceEvent {
+  /** Connection id. */
   readonly connection: number;
+  /** Session id. */
   readonly sessionId: string;
+  /** The op 3 payload. */
   readonly presence: GatewayPresenceUpdateData;
 }
 
 /** Emitted when a connection has closed. */
 export interface SimulatorCloseEvent {
+  /** Connection id. */
   readonly connection: number;
   /** Close code as seen by the server (1006 for a dropped socket). */
   readonly code: number;
+  /** Close reason (the simulator's own for server closes). */
   readonly reason: string;
+  /** Who closed: the client, or the simulator (close codes, drops, fault injection). */
   readonly initiator: CloseInitiator;
   /** Session the connection carried, if any. */
   readonly sessionId: string | null;
@@ -96,21 +114,33 @@ export interface SimulatorCloseEvent {
  * ```
  */
 export interface SimulatorEvents {
+  /** A WebSocket connected (before Hello). */
   connection: [SimulatorConnectionEvent];
+  /** A frame was received or queued for sending (fires even with `recordFrames: false`). */
   frame: [SimulatorFrame];
+  /** An identify created a session. */
   identify: [SimulatorIdentifyEvent];
+  /** A resume succeeded. */
   resume: [SimulatorResumeEvent];
+  /** A heartbeat arrived. */
   heartbeat: [SimulatorHeartbeatEvent];
+  /** A client set its presence (op 3). */
   presence: [SimulatorPresenceEvent];
+  /** A connection closed. */
   close: [SimulatorCloseEvent];
 }
 
 /** Snapshot of an open connection. */
 export interface SimulatorConnectionInfo {
+  /** Connection id. */
   readonly id: number;
+  /** Request path (`'/resume'` for `resume_gateway_url`). */
   readonly path: string;
+  /** Transport compression in use. */
   readonly compress: SimulatorCompression;
+  /** Shard id of the attached session, or null. */
   readonly shard: number | null;
+  /** Attached session id, or null. */
   readonly sessionId: string | null;
   /** True when the session was attached by a resume rather than an identify. */
   readonly resumed: boolean;
@@ -120,8 +150,11 @@ export interface SimulatorConnectionInfo {
 
 /** Snapshot of a live (connected or still resumable) session. */
 export interface SimulatorSessionInfo {
+  /** Session id (READY `session_id`). */
   readonly id: string;
+  /** `[shard_id, num_shards]`. */
   readonly shard: readonly [number, number];
+  /** Identify intents. */
   readonly intents: number;
   /** Last sequence number sent. */
   readonly seq: number;
@@ -141,4 +174,13 @@ export interface SimulatorSessionInfo {
  * Which connections a fault-injection method acts on: a shard id (number), or an object naming a
  * shard, a connection id or a session id. Omitted = every open connection.
  */
-export type SimulatorTarget = number | { readonly shard?: number; readonly connection?: number; readonly session?: string };
+export type SimulatorTarget =
+  | number
+  | {
+      /** Connections whose session is on this shard id. */
+      readonly shard?: number;
+      /** The connection with this id. */
+      readonly connection?: number;
+      /** The connection carrying this session id. */
+      readonly session?: string;
+    };

@@ -98,33 +98,54 @@ export interface SimulatedGuildInit {
   unavailable?: boolean;
 }
 
+/** A guild member object that always carries its user. */
+export type SimulatedGuildMember = APIGuildMember & Required<Pick<APIGuildMember, 'user'>>;
+
 /** One member of a simulated guild. */
 export interface SimulatedMember {
-  /** The member object sent in chunks and GUILD_CREATE. */
-  readonly member: APIGuildMember & { user: APIUser };
+  /** The member object sent in chunks and GUILD_CREATE (always with its user). */
+  readonly member: SimulatedGuildMember;
   /** Presence status. */
   readonly status: SimulatedStatus;
 }
 
 /** A voice channel of a simulated guild; `status` and `voiceStartTime` may be changed by tests. */
 export interface SimulatedVoiceChannel {
+  /** Channel id. */
   readonly id: string;
+  /** Channel name. */
   readonly name: string;
+  /** Voice channel status text, as Request Channel Info reports it. */
   status: string | null;
+  /** Unix seconds the voice session started, as Request Channel Info reports it. */
   voiceStartTime: number | null;
+}
+
+/** A text channel of a simulated guild. */
+export interface SimulatedTextChannel {
+  /** Channel id. */
+  readonly id: string;
+  /** Channel name. */
+  readonly name: string;
 }
 
 /** A resolved guild fixture. */
 export interface SimulatedGuild {
+  /** Guild id. */
   readonly id: string;
+  /** Guild name. */
   readonly name: string;
+  /** Listed in READY only, never sent as GUILD_CREATE. */
   readonly unavailable: boolean;
   /** Every member, the bot first. */
   readonly members: readonly SimulatedMember[];
   /** Members by user id. */
   readonly memberById: ReadonlyMap<string, SimulatedMember>;
-  readonly textChannels: readonly { readonly id: string; readonly name: string }[];
+  /** Text channels. */
+  readonly textChannels: readonly SimulatedTextChannel[];
+  /** Voice channels. */
   readonly voiceChannels: readonly SimulatedVoiceChannel[];
+  /** Soundboard sounds. */
   readonly soundboardSounds: readonly APISoundboardSound[];
 }
 
@@ -183,7 +204,7 @@ function countOrList<T>(value: number | T[] | undefined, fallback: number, make:
   return Array.from({ length: value ?? fallback }, (_, i) => make(i));
 }
 
-function toMember(user: APIUser, init: SimulatedMemberInit): APIGuildMember & { user: APIUser } {
+function toMember(user: APIUser, init: SimulatedMemberInit): SimulatedGuildMember {
   return {
     user,
     nick: init.nick ?? null,

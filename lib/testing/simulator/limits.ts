@@ -53,10 +53,13 @@ export class Cooldowns {
 
 /** Snapshot of the daily identify budget in `/gateway/bot`'s shape (protocol §1.1). */
 export interface SessionStartLimitSnapshot {
+  /** Session starts per window. */
   total: number;
+  /** Starts left. */
   remaining: number;
   /** Milliseconds until `remaining` is refilled. */
   reset_after: number;
+  /** Identifies allowed per 5 s (one per bucket `shard_id % max_concurrency`). */
   max_concurrency: number;
 }
 

@@ -21,7 +21,14 @@ export interface GatewaySimulatorOptions {
    * session with 4004 and revokes the tokens, as Discord resets the token. Default total 1000,
    * remaining = total, resetAfter 24 h.
    */
-  sessionStartLimit?: { total?: number; remaining?: number; resetAfter?: number };
+  sessionStartLimit?: {
+    /** Session starts per day. */
+    total?: number;
+    /** Starts left now. */
+    remaining?: number;
+    /** Milliseconds until `remaining` refills to `total`. */
+    resetAfter?: number;
+  };
   /** `heartbeat_interval` sent in Hello, ms. Default 41250. */
   heartbeatInterval?: number;
   /**

@@ -15,8 +15,11 @@ export interface BufferedDispatch {
 
 /** The bot's voice state in one guild, as the last op 4 set it. */
 export interface SimulatedVoiceState {
+  /** Voice channel joined, or null after leaving. */
   readonly channel_id: string | null;
+  /** Self-muted. */
   readonly self_mute: boolean;
+  /** Self-deafened. */
   readonly self_deaf: boolean;
 }
 

@@ -754,6 +754,23 @@ describe('GatewaySimulator observation', () => {
     t.diagnostic('closed twice without error');
   });
 
+  it('fixtures.message() builds a MESSAGE_CREATE that matches the guild fixtures', async (t) => {
+    const sim = await simulator(t, { guilds: 2 });
+    const { client } = await ready(t, sim, { intents: GUILDS | GUILD_MESSAGES });
+    const guild = sim.guilds[1];
+    assert.ok(guild);
+    assert.equal(sim.dispatch('MESSAGE_CREATE', sim.fixtures.message({ guild_id: guild.id, content: 'ping' })), 1);
+    const m = data<{ guild_id: string; channel_id: string; content: string; author: { id: string }; member: { roles: unknown[] } }>(
+      await client.dispatch('MESSAGE_CREATE'),
+    );
+    assert.deepEqual([m.guild_id, m.channel_id, m.content], [guild.id, guild.textChannels[0]?.id, 'ping']);
+    assert.equal(m.author.id, guild.members[1]?.member.user.id, 'a member other than the bot wrote it');
+    assert.ok(Array.isArray(m.member.roles));
+    const dm = sim.fixtures.message({ guild_id: null });
+    assert.equal(dm.guild_id, undefined);
+    assert.notEqual(dm.id, m.channel_id);
+  });
+
   it('refuses bad options and reads of the address before start()', () => {
     assert.throws(() => new GatewaySimulator({ shards: 0 }), { name: 'InvalidOptionError' });
     assert.throws(() => new GatewaySimulator({ token: [] }), { name: 'InvalidOptionError' });
