@@ -38,7 +38,8 @@ function isNativeHandle(value: unknown): value is NativeHandle {
  * @param stream - a freshly created zlib stream; it must not be written to in any other way
  * @param flush - the flush flag for every step (`Z_SYNC_FLUSH`, `ZSTD_e_flush`, ...)
  * @throws TypeError when this Node's zlib streams lack the internal handle
- * @throws Error from zlib when the input is corrupt
+ * @throws Error from zlib when the input is corrupt; the context is then closed, and every later
+ *   step throws too
  */
 export function syncStep(stream: zlib.Inflate | zlib.Deflate | zlib.ZstdCompress | zlib.ZstdDecompress, flush: number): SyncStep {
   const handle: unknown = Reflect.get(stream, '_handle');
@@ -46,24 +47,23 @@ export function syncStep(stream: zlib.Inflate | zlib.Deflate | zlib.ZstdCompress
   if (!isNativeHandle(handle) || !(state instanceof Uint32Array)) {
     throw new TypeError('node:zlib stream has no native handle to drive synchronously');
   }
-  // Errors are reported through the stream's 'error' event during writeSync; keep the last one.
+  // A native error destroys the stream synchronously (its handle is closed; writing to it again
+  // would abort the process), while the 'error' event follows a tick later: check `destroyed`.
   let failure: unknown;
   stream.on('error', (error: unknown) => {
     failure = error;
   });
+  const fail = (): Error => (failure instanceof Error ? failure : new Error('corrupt compressed stream'));
   let out = Buffer.allocUnsafe(INITIAL_OUTPUT);
   return (chunk) => {
     let used = 0;
     let inOff = 0;
     let inLeft = chunk.byteLength;
     for (;;) {
+      if (stream.destroyed) throw fail();
       const room = out.length - used;
       handle.writeSync(flush, chunk, inOff, inLeft, out, used, room);
-      if (failure !== undefined) {
-        const error = failure;
-        failure = undefined;
-        throw error;
-      }
+      if (stream.destroyed) throw fail();
       const outLeft = state[0] ?? 0;
       const inAfter = state[1] ?? 0;
       used += room - outLeft;

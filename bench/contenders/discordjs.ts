@@ -10,7 +10,7 @@
  * would measure its 60-second waits rather than its cost.
  */
 import { REST } from '@discordjs/rest';
-import { CompressionMethod, WebSocketManager, WebSocketShardEvents } from '@discordjs/ws';
+import { CompressionMethod, WebSocketManager, WebSocketShardEvents, version } from '@discordjs/ws';
 import type { Compression, Target } from '../scenario.js';
 import type { ConnectOptions, Connection, Contender } from './contender.js';
 
@@ -21,7 +21,7 @@ const COMPRESSION: Readonly<Partial<Record<Compression, CompressionMethod | null
 };
 
 const discordjs: Contender = {
-  label: '@discordjs/ws',
+  label: `@discordjs/ws ${version}`,
   compressions: ['none', 'zlib-stream'],
   sendPath: false,
   async connect(target: Target, options: ConnectOptions): Promise<Connection> {

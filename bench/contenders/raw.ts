@@ -93,22 +93,46 @@ function closeSocket(ws: WebSocket): Promise<void> {
   });
 }
 
-const raw: Contender = {
+/** Options of {@link rawContender}. */
+export interface RawOptions {
+  /** Display name. */
+  label: string;
+  /** Compressions to offer; an empty list keeps the contender out of ingest and idle. */
+  compressions: readonly Compression[];
+  /** Resolve each send once ws reports the frame written, as a promise-returning API must. */
+  awaitWrite: boolean;
+}
+
+/**
+ * Builds a raw-floor contender. The default export is the floor itself; `raw-awaited.ts` is the
+ * same client whose sends wait for ws's write callback, the least any send API that "resolves
+ * once written" can cost.
+ */
+export function rawContender(options: RawOptions): Contender {
+  return {
+    label: options.label,
+    compressions: options.compressions,
+    sendPath: true,
+    async connect(target: Target, connect: ConnectOptions): Promise<Connection> {
+      const sockets = await Promise.all(
+        Array.from({ length: connect.shards }, (_, id) => openSession(target, [id, connect.shards], connect.onDispatch)),
+      );
+      const first = sockets[0];
+      const send = first === undefined ? undefined : options.awaitWrite
+        ? () => new Promise<void>((resolve, reject) => first.send(JSON.stringify({ op: 3, d: PRESENCE }), (error) => (error ? reject(error) : resolve())))
+        : () => first.send(JSON.stringify({ op: 3, d: PRESENCE }));
+      return {
+        sendPresence: send,
+        close: async () => {
+          await Promise.all(sockets.map(closeSocket));
+        },
+      };
+    },
+  };
+}
+
+export default rawContender({
   label: 'raw ws+zlib',
   compressions: HAS_ZSTD ? ['none', 'zlib-stream', 'zstd-stream'] : ['none', 'zlib-stream'],
-  sendPath: true,
-  async connect(target: Target, options: ConnectOptions): Promise<Connection> {
-    const sockets = await Promise.all(
-      Array.from({ length: options.shards }, (_, id) => openSession(target, [id, options.shards], options.onDispatch)),
-    );
-    const first = sockets[0];
-    return {
-      sendPresence: first === undefined ? undefined : () => first.send(JSON.stringify({ op: 3, d: PRESENCE })),
-      close: async () => {
-        await Promise.all(sockets.map(closeSocket));
-      },
-    };
-  },
-};
-
-export default raw;
+  awaitWrite: false,
+});

@@ -8,6 +8,7 @@ import { isContender, type Contender } from './contender.js';
 /** Contender name (as used on the command line) → module path relative to this file. */
 export const CONTENDER_MODULES: Readonly<Record<string, string>> = {
   raw: './raw.js',
+  'raw-awaited': './raw-awaited.js',
   discordjs: './discordjs.js',
   disgate: './disgate.js',
 };
