@@ -180,7 +180,7 @@ describe('RedisRateLimiter shared by many clients', () => {
 describe('RedisRateLimiter when Redis fails', () => {
   it('rejects a waiter with BackendError when the server dies mid-wait (timeout)', async () => {
     const own = await startRedisServer();
-    const client = new Redis(own.url);
+    const client = new Redis(own.url, { disconnectTimeout: 50 });
     client.on('error', () => {});
     try {
       await withoutUnhandledRejections(async () => {
@@ -206,7 +206,7 @@ describe('RedisRateLimiter when Redis fails', () => {
 
   it('rejects every waiter of the bucket at once when a command errors', async () => {
     const own = await startRedisServer();
-    const client = new Redis(own.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
+    const client = new Redis(own.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true, disconnectTimeout: 50 });
     client.on('error', () => {});
     await client.connect();
     try {

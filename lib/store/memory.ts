@@ -1,0 +1,52 @@
+import type { SessionInfo } from '../../types/payloads.js';
+import type { SessionStore } from './types.js';
+
+/**
+ * The default {@link SessionStore}: keeps each shard's session in this process's memory, so a
+ * session can resume after a reconnect but not after a restart (use `RedisSessionStore` for that).
+ * Values are copied in and out; changing an object after `set` does not change the store.
+ *
+ * @example
+ * ```ts
+ * const store = new MemorySessionStore();
+ * await store.set(0, { session_id: 'abc', seq: 42, resume_gateway_url: 'wss://gateway-us-east1-b.discord.gg' });
+ * (await store.get(0))?.seq; // 42
+ * ```
+ */
+export class MemorySessionStore implements SessionStore {
+  readonly #sessions = new Map<number, SessionInfo>();
+
+  /**
+   * @param shardId - the shard
+   * @returns a copy of the shard's saved session, or undefined
+   */
+  get(shardId: number): Promise<SessionInfo | undefined> {
+    const info = this.#sessions.get(shardId);
+    return Promise.resolve(info === undefined ? undefined : copy(info));
+  }
+
+  /**
+   * @param shardId - the shard
+   * @param info - its session; a copy is kept
+   */
+  set(shardId: number, info: SessionInfo): Promise<void> {
+    this.#sessions.set(shardId, copy(info));
+    return Promise.resolve();
+  }
+
+  /** @param shardId - the shard whose session is forgotten */
+  delete(shardId: number): Promise<void> {
+    this.#sessions.delete(shardId);
+    return Promise.resolve();
+  }
+
+  /** Nothing is batched in memory; resolves at once. */
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** Only the three fields, so extra properties of the caller's object are not kept. */
+function copy(info: SessionInfo): SessionInfo {
+  return { session_id: info.session_id, seq: info.seq, resume_gateway_url: info.resume_gateway_url };
+}
