@@ -86,6 +86,8 @@ async function launch(port: number): Promise<RedisServer> {
   const stop = async (): Promise<void> => {
     running.delete(child);
     if (child.exitCode !== null || child.signalCode !== null) return;
+    // Unref'd at start; ref again, or nothing would keep the loop alive until it has exited.
+    child.ref();
     const exited = once(child, 'exit');
     child.kill('SIGKILL');
     await exited;
