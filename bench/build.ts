@@ -34,14 +34,16 @@ async function* sources(dir: string): AsyncGenerator<string> {
 }
 
 /**
- * Writes `<root>/.bench-out/<dir>/<file>.js` for every TypeScript file of the source folders.
+ * Writes `<root>/.bench-out/<pid>/<dir>/<file>.js` for every TypeScript file of the source
+ * folders. Each runner gets its own tree, so a CI gate and a full run never overwrite each
+ * other's files; {@link removeBuild} deletes it afterwards.
  *
  * @param root - the repository root
  * @returns the output folder
  * @throws Error naming the file when one has a syntax error
  */
 export async function buildBench(root: string): Promise<string> {
-  const out = join(root, '.bench-out');
+  const out = join(root, '.bench-out', String(process.pid));
   await rm(out, { recursive: true, force: true });
   for (const dir of SOURCE_DIRS) {
     for await (const file of sources(join(root, dir))) {
@@ -60,4 +62,9 @@ export async function buildBench(root: string): Promise<string> {
   // The repository's package.json says "type": "module"; the copy tree needs the same.
   await writeFile(join(out, 'package.json'), '{ "type": "module" }\n');
   return out;
+}
+
+/** Deletes a tree made by {@link buildBench}. */
+export async function removeBuild(out: string): Promise<void> {
+  await rm(out, { recursive: true, force: true });
 }

@@ -1,15 +1,16 @@
 /**
  * The CI regression gate: a short ingest run of disgate against the raw floor in the same
  * process tree, failing when disgate's events per second drop below a fraction of the floor's
- * in any case. Only ratios are compared, never absolute times, so a slow CI machine does not
+ * in any case. A case below the threshold is run once more and judged on all its runs
+ * together, so one noisy round does not fail CI but a real regression still does. Only ratios are compared, never absolute times, so a slow CI machine does not
  * fail it and a fast one does not hide a regression.
  */
 import type { BlastServer } from './blast-control.js';
 import { DISPATCH_NAME, type PayloadKind } from './fixtures.js';
 import { benchIngest, cpuPer10k, eventsPerSecond } from './ingest.js';
 import type { Compression } from './scenario.js';
-import { pairedRatio, type ContenderInfo, type ProbeOutcome } from './series.js';
-import { ratio } from './table.js';
+import { pairedRatios, type ContenderInfo, type ProbeOutcome } from './series.js';
+import { median, ratio } from './table.js';
 
 /** Options of {@link runGate}. */
 export interface GateOptions {
@@ -22,12 +23,9 @@ export interface GateOptions {
   timeoutMs: number;
 }
 
-/** Default gate: the issue's 0.75x, three short runs per case. */
-export const GATE_DEFAULTS: Omit<GateOptions, 'compressions'> = {
-  runs: 3,
+/** Gate defaults: the issue's 0.75x; workloads and runs come from the runner's --quick defaults. */
+export const GATE_DEFAULTS: Pick<GateOptions, 'threshold' | 'timeoutMs'> = {
   threshold: 0.75,
-  kinds: ['message', 'guild'],
-  counts: { message: 10_000, guild: 150 },
   timeoutMs: 120_000,
 };
 
@@ -49,12 +47,23 @@ export async function runGate(outDir: string, server: BlastServer, probe: ProbeO
   let pass = true;
   const verdicts: string[] = [];
   for (const c of cases) {
-    const speed = pairedRatio(c.series, 'disgate', 'raw', eventsPerSecond);
-    const cpu = pairedRatio(c.series, 'disgate', 'raw', cpuPer10k);
+    let speeds = pairedRatios(c.series, 'disgate', 'raw', eventsPerSecond);
+    let cpus = pairedRatios(c.series, 'disgate', 'raw', cpuPer10k);
+    if (!(median(speeds) >= options.threshold)) {
+      // A busy neighbour can sink a few short runs; a real regression survives a second round.
+      print(`> ${c.compression} ${DISPATCH_NAME[c.kind]} below ${options.threshold.toFixed(2)}x: running it again to confirm\n`);
+      const again = await benchIngest(outDir, server, { ...options, compressions: [c.compression], kinds: [c.kind], contenders }, print);
+      for (const a of again) {
+        speeds = [...speeds, ...pairedRatios(a.series, 'disgate', 'raw', eventsPerSecond)];
+        cpus = [...cpus, ...pairedRatios(a.series, 'disgate', 'raw', cpuPer10k)];
+      }
+    }
+    const speed = median(speeds);
     const ok = speed >= options.threshold;
     pass &&= ok;
     verdicts.push(
-      `${ok ? 'PASS' : 'FAIL'}  ${c.compression.padEnd(11)} ${DISPATCH_NAME[c.kind].padEnd(14)} disgate/raw events/s ${ratio(speed)} (need ≥ ${options.threshold.toFixed(2)}x; CPU ${ratio(cpu)})`,
+      `${ok ? 'PASS' : 'FAIL'}  ${c.compression.padEnd(11)} ${DISPATCH_NAME[c.kind].padEnd(14)} disgate/raw events/s ${ratio(speed)} ` +
+        `over ${speeds.length} runs (need ≥ ${options.threshold.toFixed(2)}x; CPU ${ratio(median(cpus))})`,
     );
   }
   print(['### Regression gate', '', ...verdicts, '', pass ? 'gate passed' : 'gate FAILED'].join('\n'));

@@ -121,10 +121,10 @@ export function values<R>(series: Series<R>, name: string, pick: (r: R) => numbe
 }
 
 /**
- * The median over runs of `pick(contender) / pick(baseline)`, pairing each run with the
- * baseline's figure from the same round. NaN when no round has both.
+ * The per-run ratios `pick(contender) / pick(baseline)`, pairing each run with the baseline's
+ * figure from the same round; runs where either side failed are left out.
  */
-export function pairedRatio<R>(series: Series<R>, name: string, baseline: string, pick: (r: R) => number): number {
+export function pairedRatios<R>(series: Series<R>, name: string, baseline: string, pick: (r: R) => number): number[] {
   const mine = series.runs.get(name) ?? [];
   const base = series.runs.get(baseline) ?? [];
   const ratios: number[] = [];
@@ -132,7 +132,12 @@ export function pairedRatio<R>(series: Series<R>, name: string, baseline: string
     const b = base[i];
     if (r !== undefined && b !== undefined) ratios.push(pick(r) / pick(b));
   });
-  return median(ratios);
+  return ratios;
+}
+
+/** The median of {@link pairedRatios}; NaN when no round has both figures. */
+export function pairedRatio<R>(series: Series<R>, name: string, baseline: string, pick: (r: R) => number): number {
+  return median(pairedRatios(series, name, baseline, pick));
 }
 
 /** Narrowing helper for child reports: every key must hold a finite number. */
