@@ -158,6 +158,33 @@ describe('MemoryRateLimiter sliding window', () => {
     assert.deepEqual(order, ['first', 'second']);
   });
 
+  it('holds a large budget exactly (the ring grows to the limit), also after the limit drops', async (t) => {
+    fakeTime(t);
+    const limiter = new MemoryRateLimiter();
+    const rule = { id: 'sessions:daily', limit: 1000, interval: 86_400_000 };
+    for (let i = 0; i < 1000; i++) {
+      await limiter.acquire(rule);
+      t.mock.timers.tick(60_000);
+    }
+    assert.equal((await limiter.getBucket(rule.id))?.remaining, 0);
+    let granted = 0;
+    void limiter.acquire(rule).then(() => (granted = Date.now()));
+    t.mock.timers.tick(START + 86_400_000 - Date.now() - 1);
+    await settle();
+    assert.equal(granted, 0, 'not before the first grant is a day old');
+    t.mock.timers.tick(1);
+    await settle();
+    assert.equal(granted, START + 86_400_000);
+    // Lowered to 10: the 10 newest grants (one a minute, the last just now) decide.
+    let lowered = 0;
+    void limiter.acquire({ ...rule, limit: 10 }).then(() => (lowered = Date.now()));
+    await settle();
+    assert.equal((await limiter.getBucket(rule.id))?.remaining, 0);
+    t.mock.timers.tick(START + 991 * 60_000 + 86_400_000 - Date.now());
+    await settle();
+    assert.equal(lowered, START + 991 * 60_000 + 86_400_000);
+  });
+
   it('rejects unusable rules', async () => {
     const limiter = new MemoryRateLimiter();
     await assert.rejects(limiter.acquire({ id: 'a', limit: 0, interval: 1000 }), InvalidOptionError);
