@@ -17,6 +17,8 @@ export class MemorySessionStore implements SessionStore {
   readonly #sessions = new Map<number, SessionInfo>();
 
   /**
+   * Reads a shard's session.
+   *
    * @param shardId - the shard
    * @returns a copy of the shard's saved session, or undefined
    */
@@ -26,15 +28,21 @@ export class MemorySessionStore implements SessionStore {
   }
 
   /**
+   * Saves a shard's session.
+   *
    * @param shardId - the shard
-   * @param info - its session; a copy is kept
+   * @param info - its session; a copy of the three fields is kept
    */
   set(shardId: number, info: SessionInfo): Promise<void> {
     this.#sessions.set(shardId, copy(info));
     return Promise.resolve();
   }
 
-  /** @param shardId - the shard whose session is forgotten */
+  /**
+   * Forgets a shard's session.
+   *
+   * @param shardId - the shard
+   */
   delete(shardId: number): Promise<void> {
     this.#sessions.delete(shardId);
     return Promise.resolve();
