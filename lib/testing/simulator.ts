@@ -41,6 +41,24 @@ const MAX_WS_PAYLOAD = 1024 * 1024;
  * strictly (close codes, limits, resume replay, member chunks, zlib-stream / zstd-stream), with
  * fault injection and a frame log for assertions. Events: see {@link SimulatorEvents}.
  *
+ * Where Discord's documentation leaves a choice open, the simulator is strict and predictable:
+ * - Query: `v` other than `10` closes with 4012; `encoding` other than `json`, or an unknown
+ *   `compress`, closes with 4002. Client frames may be text or binary (both read as UTF-8 JSON).
+ * - Before identify/resume only ops 1, 2 and 6 are allowed; anything else (unknown ops too) closes
+ *   with 4003, as does any request after `invalidateSession(false)`.
+ * - Identify is checked in this order: payload shape (4001), token (4004), shard (4010), intents
+ *   (4013, then 4014), guilds on the shard (4011), the `max_concurrency` bucket (op 9 `false`, no
+ *   session created, the connection may identify again), then the daily budget.
+ * - A heartbeat `d` past the last sent seq closes with 4007. No heartbeat for 1.5 intervals closes
+ *   with 4009 and ends the session. Identify `compress: true` is accepted; payloads are never
+ *   compressed.
+ * - Request Guild Members: `presences: true` without GUILD_PRESENCES is treated as false; `query: ""`
+ *   without GUILD_MEMBERS closes with 4001; prefix queries and `user_ids` return at most 100
+ *   members; guilds not on the session's shard get no answer (also for ops 4, 31 and 43).
+ * - Op 4 answers only for a voice channel of the guild; VOICE_STATE_UPDATE needs GUILD_VOICE_STATES.
+ * - A resume of a session still attached elsewhere closes the old connection with 4000; a resume
+ *   from further back than `replayBufferSize` dispatches gets op 9 `false`.
+ *
  * @example
  * ```ts
  * import { GatewaySimulator } from 'disgate/testing';

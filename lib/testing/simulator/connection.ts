@@ -104,6 +104,10 @@ export class SimulatorConnection implements SessionSink {
 
   /** Ends the socket at once (simulator shutdown). */
   terminate(): void {
+    if (this.serverCode === null) {
+      this.serverCode = 1006;
+      this.serverReason = 'simulator closed';
+    }
     this.closing = true;
     this.clearTimers();
     this.encoder.close();

@@ -100,6 +100,22 @@ describe('GatewaySimulator handshake', () => {
     assert.equal(sim.connections, 1);
   });
 
+  it('GUILD_CREATE follows large_threshold and presences; unavailable guilds only appear in READY', async (t) => {
+    const sim = await simulator(t, { guilds: [{ members: 300 }, { members: 20 }, { unavailable: true }] });
+    const { client, ready: frame } = await ready(t, sim, { intents: GUILDS, large_threshold: 250 });
+    assert.equal(data<{ guilds: unknown[] }>(frame).guilds.length, 3);
+    const large = data<{ large: boolean; member_count: number; members: { user: { id: string } }[]; presences: unknown[] }>(
+      await client.dispatch('GUILD_CREATE'),
+    );
+    assert.deepEqual([large.large, large.member_count, large.members.length, large.presences.length], [true, 300, 1, 0]);
+    assert.equal(large.members[0]?.user.id, data<{ user: { id: string } }>(frame).user.id, 'only the bot');
+    const small = data<{ large: boolean; members: unknown[] }>(await client.dispatch('GUILD_CREATE'));
+    assert.deepEqual([small.large, small.members.length], [false, 20]);
+    client.send({ op: 1, d: 3 });
+    await client.next((f) => f.op === 11);
+    assert.equal(client.frames.filter((f) => f.t === 'GUILD_CREATE').length, 2);
+  });
+
   it('answers heartbeats with op 11, before and after identify', async (t) => {
     const sim = await simulator(t);
     const client = await connect(t, sim);
@@ -356,6 +372,17 @@ describe('GatewaySimulator resume', () => {
     await third.client.close(4900);
     t.mock.timers.tick(9_999);
     assert.equal((await resume(third.sessionId)).t, 'RESUMED', 'still inside resumeTimeout');
+  });
+
+  it('a resume of a session still attached elsewhere closes the old connection with 4000', async (t) => {
+    const sim = await simulator(t);
+    const { client, sessionId } = await ready(t, sim);
+    const c = await connect(t, sim);
+    await c.next((f) => f.op === 10);
+    c.send({ op: 6, d: { token: 'test-token', session_id: sessionId, seq: 4 } });
+    await c.dispatch('RESUMED');
+    assert.equal((await client.closed).code, 4000);
+    assert.equal(sim.sessions[0]?.connection, sim.listConnections()[0]?.id);
   });
 
   it('4007 for a resume seq past the server seq', async (t) => {
