@@ -12,9 +12,9 @@ import { Identify } from './events/identify.js';
 import { Resume } from './events/resume.js';
 import { Heartbeat } from './events/heartbeat.js';
 import {
-  DisgateError, FatalCloseError, InvalidOptionError, GatewayProtocolError, ReconnectLimitError, SessionClosedError, redactToken,
+  DisgateError, FatalCloseError, HTTPError, InvalidOptionError, GatewayProtocolError, ReconnectLimitError, SessionClosedError, redactToken,
 } from './errors.js';
-import { closeCodePolicy, RESUMABLE_CLIENT_CLOSE } from '../types/close-codes.js';
+import { closeCodePolicy, GatewayCloseCodes, RESUMABLE_CLIENT_CLOSE } from '../types/close-codes.js';
 import { GatewayOpcodes } from '../types/opcodes.js';
 import type { GatewayFrame, GatewayReadyDispatchData, SessionInfo } from '../types/payloads.js';
 import type { Client } from './client.js';
@@ -108,7 +108,7 @@ export class Session {
   #bucket: BucketRule | undefined;
   #reachedReady = false;
   #closeIntent: CloseIntent | undefined;
-  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #cancelReconnect: (() => void) | undefined;
   #latency = -1;
   readonly #sendLog = new SendLog(FRAMES_PER_WINDOW, WINDOW_MS);
   readonly #backoff = new Backoff();
@@ -229,7 +229,7 @@ export class Session {
 
   async #open(): Promise<void> {
     const bot = this.#bot!;
-    this.#reconnectTimer = undefined;
+    this.#cancelReconnect = undefined;
     if (this.#closed) return;
     this.status = 'connecting';
     this.#reachedReady = false;
@@ -237,6 +237,11 @@ export class Session {
     try {
       base = this.#resumable ? this.resumeURL! : await bot.resolveGatewayURL();
     } catch (err) {
+      if (err instanceof HTTPError && err.status === 401) {
+        // Discord refuses the token itself: retrying would only repeat it (like close 4004).
+        this.#end(new FatalCloseError(GatewayCloseCodes.AuthenticationFailed, 'Authentication failed (GET /gateway/bot answered 401)', this.shard[0]));
+        return;
+      }
       bot.reportError(asError(err), this);
       this.#reconnect(true);
       return;
@@ -336,17 +341,21 @@ export class Session {
   }
 
   #onDispatch(frame: GatewayFrame): void {
-    const s = frame.s;
+    const { s, t } = frame;
+    if (typeof t !== 'string' || (frame.d === undefined && t !== 'RESUMED')) {
+      // Not taking its seq means a resume would replay the real event, if there was one.
+      this.#bot!.reportError(new GatewayProtocolError(`Dispatch without ${typeof t !== 'string' ? 't' : 'd'} (seq ${s})`), this);
+      return;
+    }
     if (typeof s === 'number') {
       // A resume replays from our seq; anything at or below it was delivered already.
       if (this.seq !== null && s <= this.seq) return;
       this.seq = s;
       this.#save();
     }
-    const t = frame.t;
     if (t === 'READY') this.#onReady(frame.d as GatewayReadyDispatchData);
     else if (t === 'RESUMED') this.#onResumed();
-    if (typeof t === 'string') this.#bot!.deliver(t, frame.d, this);
+    this.#bot!.deliver(t, frame.d, this);
   }
 
   #onReady(d: GatewayReadyDispatchData): void {
@@ -440,7 +449,14 @@ export class Session {
     }
     this.status = 'reconnecting';
     bot.debug(`[shard ${this.shard[0]}] reconnecting in ${delay} ms`);
-    this.#reconnectTimer = setTimeout(() => void this.#open(), delay);
+    // An immediate reconnect needs no timer; only a real wait takes one.
+    if (delay <= 0) {
+      const immediate = setImmediate(() => void this.#open());
+      this.#cancelReconnect = () => clearImmediate(immediate);
+    } else {
+      const timer = setTimeout(() => void this.#open(), delay);
+      this.#cancelReconnect = () => clearTimeout(timer);
+    }
   }
 
   /** Drops the resume state: the next connection identifies. */
@@ -461,8 +477,8 @@ export class Session {
   #end(error: Error, closeCode?: number): void {
     if (this.status === 'closed') return;
     this.status = 'closed';
-    clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = undefined;
+    this.#cancelReconnect?.();
+    this.#cancelReconnect = undefined;
     const conn = this.#conn;
     this.#teardownConnection();
     if (conn && closeCode !== undefined) conn.close(closeCode, 'disconnect');
