@@ -3,6 +3,7 @@
  * disgate's built-in GatewaySimulator and shows a session connecting, receiving events, surviving
  * an injected op 7 and a dropped socket, and disconnecting.
  */
+import { once } from 'node:events';
 import { Client, GatewayIntentBits, Session, UpdateStatusData } from '../lib/index.js';
 import { GatewaySimulator } from '../lib/testing/index.js';
 
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
     intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages,
     ...(simulator && { apiURL: simulator.apiURL }),
   });
-  bot.on('close', (event) => log(`connection closed (${event.code} ${event.reason}); ${event.reconnect ? (event.resumable ? 'resuming' : 'identifying anew') : 'not reconnecting'}`));
+  bot.on('close', (event) => log(`connection closed (${event.code}${event.reason ? ` ${event.reason}` : ''}); ${event.reconnect ? (event.resumable ? 'resuming' : 'identifying anew') : 'not reconnecting'}`));
   bot.on('ready', (_session, how) => log(how === 'ready' ? 'READY: new session' : 'RESUMED: no event missed'));
   bot.on('error', (error) => log(`error: ${error.message}`));
   bot.on('warn', (message) => log(`warning: ${message}`));
@@ -38,22 +39,26 @@ async function main(): Promise<void> {
   log('presence updated');
 
   if (simulator) {
-    const guild = [...simulator.guilds][0]!;
-    const message = (content: string) => simulator.dispatch('MESSAGE_CREATE', simulator.fixtures.message({ guild_id: guild.id, content }));
+    const guild = simulator.guilds[0]!;
+    const message = (content: string): void => {
+      simulator.dispatch('MESSAGE_CREATE', simulator.fixtures.message({ guild_id: guild.id, content }));
+    };
     message('hello from the simulator');
     await sleep(200);
 
     log('simulator sends op 7 Reconnect');
+    let resumed = once(bot, 'ready');
     simulator.reconnect();
     message('sent while the bot reconnects');
-    await waitFor(() => session.status === 'ready' && session.seq !== null);
-    await sleep(300);
+    await resumed;
+    await sleep(200);
 
     log('simulator drops the TCP connection without a close frame');
+    resumed = once(bot, 'ready');
     simulator.dropSocket();
     message('sent while the socket is down');
-    await waitFor(() => session.status === 'ready');
-    await sleep(300);
+    await resumed;
+    await sleep(200);
     log(`rate limit status: ${JSON.stringify(session.getRateLimitStatus())}`);
   } else {
     log('connected to Discord; waiting 10 s for events');
@@ -63,10 +68,6 @@ async function main(): Promise<void> {
   await bot.close();
   log(`disconnected (status ${session.status})`);
   await simulator?.close();
-}
-
-async function waitFor(condition: () => boolean): Promise<void> {
-  while (!condition()) await sleep(20);
 }
 
 main().catch((err: unknown) => {
