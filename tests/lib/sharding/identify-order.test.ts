@@ -1,0 +1,118 @@
+import { describe, it, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { GatewayOpcodes } from '../../../lib/index.js';
+import type { SimulatorIdentifyEvent } from '../../../lib/testing/index.js';
+import { harness, type Harness } from '../../helpers/gateway.js';
+
+/** Discord's identify window (protocol §4.2). */
+const WINDOW = 5000;
+let h: Harness | undefined;
+
+afterEach(async () => {
+  await h?.cleanup();
+  h = undefined;
+});
+
+interface Identified {
+  shard: readonly [number, number];
+  at: number;
+}
+
+function recordIdentifies(hh: Harness): Identified[] {
+  const seen: Identified[] = [];
+  hh.sim.on('identify', (e: SimulatorIdentifyEvent) => seen.push({ shard: e.shard, at: Date.now() }));
+  return seen;
+}
+
+/** Op 9 frames the simulator sent: identifies it refused for exceeding max_concurrency. */
+function refusals(hh: Harness): number {
+  return hh.sim.frames.filter((f) => f.direction === 'out' && f.op === GatewayOpcodes.InvalidSession).length;
+}
+
+/** Runs `bot.connect()` on fake time until it settles; rethrows its rejection. */
+async function connectOnFakeTime(hh: Harness): Promise<void> {
+  let outcome: { ok: true } | { ok: false; error: unknown } | undefined;
+  hh.bot.connect().then(() => { outcome = { ok: true }; }, (error: unknown) => { outcome = { ok: false, error }; });
+  await hh.advanceUntil(() => outcome !== undefined, 'bot.connect()', { max: 120_000 });
+  if (outcome && !outcome.ok) throw outcome.error;
+}
+
+describe('bot.connect(): identify buckets', () => {
+  it('starts 16 shards with max_concurrency 4 one bucket key at a time, 4 per 5 s window, in order', async () => {
+    h = await harness({ sim: { shards: 16, maxConcurrency: 4, guilds: 48 } });
+    const identified = recordIdentifies(h);
+    const progress: Array<[number, number]> = [];
+    h.bot.on('progress', (ready, total) => progress.push([ready, total]));
+    const start = Date.now();
+    await connectOnFakeTime(h);
+
+    assert.equal(identified.length, 16);
+    assert.equal(refusals(h), 0, 'the simulator refused no identify for exceeding max_concurrency');
+    // Waves: shards 0-3 at once, then 4-7 one window later, and so on.
+    const waves = new Map<number, number[]>();
+    for (const { shard, at } of identified) {
+      assert.equal(shard[1], 16);
+      const wave = Math.floor((at - start) / WINDOW);
+      waves.set(wave, [...(waves.get(wave) ?? []), shard[0]]);
+    }
+    assert.deepEqual([...waves.keys()], [0, 1, 2, 3]);
+    for (const [wave, shards] of waves) {
+      assert.deepEqual([...shards].sort((a, b) => a - b), [0, 1, 2, 3].map((k) => wave * 4 + k), `wave ${wave}`);
+      assert.deepEqual(new Set(shards.map((id) => id % 4)).size, 4, `one shard per key in wave ${wave}`);
+    }
+    // The limit holds in every 5 s window, not just in the waves' own: none holds more than 4,
+    // and a key's next identify comes a full window after its previous one.
+    for (const first of identified) {
+      const inWindow = identified.filter((x) => x.at >= first.at && x.at < first.at + WINDOW);
+      assert.ok(inWindow.length <= 4, `${inWindow.length} identifies in the window from ${first.at - start} ms`);
+    }
+    for (let key = 0; key < 4; key++) {
+      const times = identified.filter((x) => x.shard[0] % 4 === key).map((x) => x.at);
+      for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= WINDOW, `key ${key}: ${times[i]! - times[i - 1]!} ms apart`);
+    }
+    // The whole start takes the theoretical minimum: 3 waits of one window.
+    assert.equal(identified.at(-1)!.at - identified[0]!.at, 3 * WINDOW);
+
+    assert.deepEqual(progress, Array.from({ length: 17 }, (_, i) => [i, 16]));
+    assert.equal(h.bot.sessions.size, 16);
+    for (const [id, session] of h.bot.sessions) {
+      assert.deepEqual(session.shard, [id, 16]);
+      assert.equal(session.status, 'ready');
+    }
+  });
+
+  it('routes every guild to the session whose gateway session holds it', async () => {
+    h = await harness({ sim: { shards: 16, maxConcurrency: 16, guilds: 48 } });
+    await connectOnFakeTime(h);
+    const holder = new Map<string, string>();
+    for (const s of h.sim.sessions) for (const guild of s.guilds) holder.set(guild, s.id);
+    assert.equal(holder.size, 48, 'every guild is held by exactly one simulator session');
+    const used = new Set<number>();
+    for (const guild of h.sim.guilds) {
+      const session = h.bot.sessionForGuild(guild.id);
+      assert.ok(session, `a session for guild ${guild.id}`);
+      assert.equal(session.id, holder.get(guild.id), `guild ${guild.id}`);
+      used.add(session.shard[0]);
+    }
+    assert.equal(used.size, 16, 'the fixtures spread over every shard');
+  });
+
+  it('starts only the shards of a { ids, total } slice, identifying them as [id, total]', async () => {
+    h = await harness({ sim: { shards: 4, maxConcurrency: 1, guilds: 8 }, client: { shards: { ids: [2, 3], total: 4 } } });
+    const identified = recordIdentifies(h);
+    const progress: Array<[number, number]> = [];
+    h.bot.on('progress', (ready, total) => progress.push([ready, total]));
+    await connectOnFakeTime(h);
+
+    assert.deepEqual(identified.map((x) => x.shard), [[2, 4], [3, 4]]);
+    assert.equal(identified[1]!.at - identified[0]!.at, WINDOW, 'one bucket (max_concurrency 1): a window apart');
+    assert.deepEqual([...h.bot.sessions.keys()].sort(), [2, 3]);
+    assert.deepEqual(h.sim.sessions.map((s) => s.shard).sort(), [[2, 4], [3, 4]]);
+    assert.deepEqual(progress, [[0, 2], [1, 2], [2, 2]]);
+    // Guilds of the shards this process does not run have no session here.
+    for (const guild of h.sim.guilds) {
+      const shard = h.sim.sessions.find((s) => s.guilds.includes(guild.id))?.shard[0];
+      assert.equal(h.bot.sessionForGuild(guild.id)?.shard[0], shard);
+    }
+  });
+});
