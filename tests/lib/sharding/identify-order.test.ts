@@ -111,8 +111,8 @@ describe('bot.connect(): identify buckets', () => {
     assert.deepEqual(progress, [[0, 2], [1, 2], [2, 2]]);
     // Guilds of the shards this process does not run have no session here.
     for (const guild of h.sim.guilds) {
-      const shard = h.sim.sessions.find((s) => s.guilds.includes(guild.id))?.shard[0];
-      assert.equal(h.bot.sessionForGuild(guild.id)?.shard[0], shard);
+      const holder: number | undefined = h.sim.sessions.find((s) => s.guilds.includes(guild.id))?.shard[0];
+      assert.equal(h.bot.sessionForGuild(guild.id)?.shard[0], holder);
     }
   });
 });
