@@ -1,8 +1,8 @@
-import PQueue from 'p-queue';
 import { GatewayConnection, type ConnectionListener } from './connection.js';
 import { Heartbeater, heartbeatReserve } from './heartbeat.js';
 import { Backoff } from './backoff.js';
 import { SendLog } from './send-log.js';
+import { SendQueue } from './send-queue.js';
 import { MemoryRateLimiter } from './ratelimit/memory.js';
 import type { BucketRule, RateLimiter } from './ratelimit/types.js';
 import type { SessionStore } from './store/types.js';
@@ -112,7 +112,7 @@ export class Session {
   #latency = -1;
   readonly #sendLog = new SendLog(FRAMES_PER_WINDOW, WINDOW_MS);
   readonly #backoff = new Backoff();
-  readonly #queue = new PQueue({ concurrency: 1, autoStart: false });
+  readonly #queue = new SendQueue((text, signal) => this.#sendInOrder(text, signal));
   #readyWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   #connectWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
 
@@ -209,7 +209,7 @@ export class Session {
         return this.#sendHandshake(text, options?.signal);
       default:
         options?.signal?.throwIfAborted();
-        return this.#queue.add(() => this.#sendInOrder(text, options?.signal), { signal: options?.signal });
+        return this.#queue.push(text, options?.signal);
     }
   }
 
@@ -373,7 +373,6 @@ export class Session {
     this.status = 'ready';
     this.#reachedReady = true;
     this.#backoff.reset();
-    this.#queue.start();
     const bot = this.#bot!;
     bot.debug(`[shard ${this.shard[0]}] ${how}`);
     bot.sessionReady(this, how);
@@ -407,7 +406,6 @@ export class Session {
     this.#connAbort?.abort(new SessionClosedError(this.shard[0], 'the connection closed'));
     this.#connAbort = undefined;
     this.#conn = undefined;
-    this.#queue.pause();
   }
 
   #onClosed(code: number, reason: string): void {
@@ -482,8 +480,6 @@ export class Session {
     const conn = this.#conn;
     this.#teardownConnection();
     if (conn && closeCode !== undefined) conn.close(closeCode, 'disconnect');
-    // Queued frames run now and fail fast with SessionClosedError instead of hanging.
-    this.#queue.start();
     const closed = new SessionClosedError(this.shard[0], error.message);
     for (const w of this.#readyWaiters.splice(0)) w.reject(closed);
     const waiter = this.#connectWaiter;
@@ -510,14 +506,23 @@ export class Session {
 
   async #sendInOrder(text: string, signal: AbortSignal | undefined): Promise<void> {
     for (;;) {
-      await this.#untilReady(signal);
+      if (this.status !== 'ready') await this.#untilReady(signal);
+      signal?.throwIfAborted();
       const conn = this.#conn;
       const bucket = this.#bucket;
-      if (!conn || !bucket) continue;
-      await this.rateLimiter.acquire(bucket, { signal });
-      // The unit came from this connection's bucket; a reconnect meanwhile means another wait.
+      const connAbort = this.#connAbort;
+      if (!conn || !bucket || !connAbort) throw new DisgateError(`Shard ${this.shard[0]}: ready without a connection`);
+      try {
+        // A wait on this connection's bucket ends with the connection: the next one has a fresh bucket.
+        await this.rateLimiter.acquire(bucket, { signal: signal ? AbortSignal.any([signal, connAbort.signal]) : connAbort.signal });
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        if (this.#closed) throw new SessionClosedError(this.shard[0]);
+        if (connAbort.signal.aborted) continue;
+        throw err;
+      }
       if (this.status === 'ready' && this.#conn === conn && conn.open) return this.#write(conn, text);
-      if (this.status === 'closed') throw new SessionClosedError(this.shard[0]);
+      if (this.#closed) throw new SessionClosedError(this.shard[0]);
     }
   }
 
