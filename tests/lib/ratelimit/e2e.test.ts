@@ -132,3 +132,89 @@ describe('Identify buckets: max_concurrency identifies per 5 s, bucket key shard
     assert.equal(await h.bot.rateLimiter.getBucket('identify:2'), undefined, 'no bucket beyond max_concurrency');
   });
 });
+
+describe('Daily session-start budget', () => {
+  it('with none left, a forced re-identify waits for the reset (and says so) instead of spending past zero', async () => {
+    const RESET_AFTER = 300_000;
+    h = await harness({ sim: { sessionStartLimit: { total: 1000, remaining: 1, resetAfter: RESET_AFTER } } });
+    const warnings: string[] = [];
+    h.bot.on('warn', (m) => warnings.push(m));
+    const identifies: number[] = [];
+    h.sim.on('identify', () => identifies.push(Date.now()));
+    const t0 = Date.now();
+    await h.session.connect(h.bot);
+    assert.equal(identifies.length, 1);
+    assert.equal(h.sim.sessionStartLimit.remaining, 0);
+
+    h.sim.invalidateSession(false);
+    // The session reconnects after 1-5 s and must then wait, heartbeating, until the reset.
+    await advanceQuietlyUntil(h.sim, () => warnings.some((m) => /session start/.test(m)), 'the warning', { step: 500, max: 10_000 });
+    const warning = warnings.find((m) => /session start/.test(m))!;
+    assert.match(warning, new RegExp(new Date(t0 + RESET_AFTER).toISOString().slice(0, 16)), `names the reset time: ${warning}`);
+    assert.equal(h.session.status, 'identifying');
+    await advanceQuietly(h.sim, RESET_AFTER - 10_000 - (Date.now() - t0), 5000);
+    assert.equal(identifies.length, 1, 'no identify while the budget is spent');
+    assert.equal(sent(h.sim, { op: GatewayOpcodes.Identify }).length, 1);
+    assert.equal(h.sim.tokenRevoked, false);
+    assert.ok(h.sim.listConnections().length === 1, 'the waiting connection is kept alive by heartbeats');
+
+    await advanceQuietlyUntil(h.sim, () => h!.session.status === 'ready', 'READY after the reset', { step: 500, max: 30_000 });
+    assert.equal(identifies.length, 2);
+    assert.ok(identifies[1]! >= t0 + RESET_AFTER, `identified ${t0 + RESET_AFTER - identifies[1]!} ms before the reset`);
+    assert.ok(identifies[1]! <= t0 + RESET_AFTER + 1000, 'and soon after it');
+    assert.equal(h.sim.tokenRevoked, false, 'the token was never reset');
+    assert.equal(h.sim.sessionStartLimit.remaining, 999);
+    assert.ok(!h.closes.some((c) => c.code === 4004));
+  });
+});
+
+/** A user-supplied limiter that records every bucket it is asked for, then defers to memory. */
+class RecordingLimiter implements RateLimiter {
+  readonly acquired: string[] = [];
+  readonly #inner = new MemoryRateLimiter();
+
+  acquire(rule: BucketRule, options?: AcquireOptions): Promise<void> {
+    this.acquired.push(rule.id);
+    return this.#inner.acquire(rule, options);
+  }
+
+  getBucket(id: string): Promise<Bucket | undefined> {
+    return this.#inner.getBucket(id);
+  }
+}
+
+describe('Custom RateLimiter in both roles', () => {
+  it('the Client limiter takes the identify buckets, the Session limiter every frame of the connection', async () => {
+    const appWide = new RecordingLimiter();
+    const perConnection = new RecordingLimiter();
+    h = await harness({ sim: { maxConcurrency: 16, shards: 32, guilds: 4 }, client: { rateLimiter: appWide } });
+    assert.equal(h.bot.rateLimiter, appWide);
+    const session = new Session({ shard: [21, 32], rateLimiter: perConnection });
+    assert.equal(session.rateLimiter, perConnection);
+    try {
+      await session.connect(h.bot);
+      await presence(1).sendEvent(h.bot, session);
+      await presence(2).sendEvent(h.bot, session);
+      assert.deepEqual(appWide.acquired, ['identify:5'], 'identify bucket shard_id % max_concurrency, and nothing else');
+      const bucket = session.connectionBucket!;
+      assert.match(bucket.id, /^gateway:21:/);
+      assert.deepEqual(perConnection.acquired, [bucket.id, bucket.id, bucket.id], 'identify and both presences');
+      const snapshot = await perConnection.getBucket(bucket.id);
+      assert.equal(snapshot?.limit, 117);
+      assert.equal(snapshot?.remaining, 114);
+
+      // A new connection gets a new per-connection bucket in the same limiter; a resume takes no identify bucket.
+      h.sim.reconnect();
+      await h.advanceUntil(() => session.status === 'ready' && session.connectionBucket !== bucket, 'resumed');
+      await presence(3).sendEvent(h.bot, session);
+      const next = session.connectionBucket!;
+      assert.notEqual(next.id, bucket.id);
+      assert.match(next.id, /^gateway:21:/);
+      assert.deepEqual(perConnection.acquired.slice(3), [next.id, next.id], 'resume and the presence');
+      assert.deepEqual(appWide.acquired, ['identify:5']);
+      await eventually(() => sent(h!.sim, { op: GatewayOpcodes.PresenceUpdate }).length === 3, 'three presences');
+    } finally {
+      await session.disconnect();
+    }
+  });
+});
