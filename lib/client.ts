@@ -22,8 +22,26 @@ export type DispatchHandler<E extends DispatchName> = (payload: DispatchPayloads
 /** Receives every dispatch, e.g. to forward it elsewhere. */
 export type AnyDispatchListener = (event: DispatchName, payload: unknown, session: Session) => void;
 
+/** A slice of a bot's shards, for running one bot over several processes or machines. */
+export interface ShardSlice {
+  /** The shard ids this process runs. */
+  ids: number[];
+  /** The bot's total shard count (`num_shards` in every Identify). */
+  total: number;
+}
+
 /** Which shards `bot.connect()` runs: a total (all of them), or a slice of a total. */
-export type ShardsOption = number | { ids: number[]; total: number };
+export type ShardsOption = number | ShardSlice;
+
+/** Identify `properties`: the operating system and the library's name. */
+export interface IdentifyProperties {
+  /** Operating system, e.g. `linux`. */
+  os: string;
+  /** Library name. */
+  browser: string;
+  /** Library name. */
+  device: string;
+}
 
 /** Options of {@link Client}. */
 export interface ClientOptions {
@@ -58,7 +76,7 @@ export interface ClientOptions {
    */
   autoReshard?: boolean;
   /** Identify `properties`; default `{ os: process.platform, browser: 'disgate', device: 'disgate' }`. */
-  properties?: { os: string; browser: string; device: string };
+  properties?: IdentifyProperties;
 }
 
 /** Events of {@link Client} (`bot.on(name, listener)`). */
@@ -122,7 +140,7 @@ export class Client extends EventEmitter<ClientEvents> {
 
   readonly #token: string;
   readonly #gatewayURLOption: string | undefined;
-  readonly #properties: { os: string; browser: string; device: string };
+  readonly #properties: IdentifyProperties;
   readonly #handlers = new Map<string, Array<(payload: unknown, session: Session) => void | Promise<void>>>();
   #anyListeners: AnyDispatchListener[] = [];
   readonly #warned = new Set<string>();

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { Client, shardForGuild } from './client.js';
-export type { ClientOptions, ClientEvents, DispatchHandler, AnyDispatchListener, ShardsOption } from './client.js';
+export type { ClientOptions, ClientEvents, DispatchHandler, AnyDispatchListener, ShardsOption, ShardSlice, IdentifyProperties } from './client.js';
 export { Session } from './session.js';
 export type { SessionOptions, SessionStatus, RateLimitStatus, SessionCloseEvent } from './session.js';
 export * from './events/index.js';
