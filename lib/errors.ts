@@ -3,7 +3,11 @@
  * that came from outside before it becomes part of an error.
  */
 
-/** Base class of every error disgate throws or reports. */
+/**
+ * Base class of every error disgate throws or reports.
+ *
+ * @category Errors
+ */
 export class DisgateError extends Error {
   override readonly name: string = 'DisgateError';
 }
@@ -15,6 +19,8 @@ export class DisgateError extends Error {
  * ```ts
  * try { new Client({ token: '', intents: 0 }); } catch (e) { (e as InvalidOptionError).option; } // 'token'
  * ```
+ *
+ * @category Errors
  */
 export class InvalidOptionError extends TypeError {
   override readonly name = 'InvalidOptionError';
@@ -27,7 +33,11 @@ export class InvalidOptionError extends TypeError {
   }
 }
 
-/** A send event's field breaks one of Discord's rules; thrown by the event's constructor. */
+/**
+ * A send event's field breaks one of Discord's rules; thrown by the event's constructor.
+ *
+ * @category Errors
+ */
 export class ValidationError extends DisgateError {
   override readonly name = 'ValidationError';
   /**
@@ -39,7 +49,11 @@ export class ValidationError extends DisgateError {
   }
 }
 
-/** A frame would exceed Discord's 4096-byte limit; it was not sent. */
+/**
+ * A frame would exceed Discord's 4096-byte limit; it was not sent.
+ *
+ * @category Errors
+ */
 export class PayloadTooLargeError extends DisgateError {
   override readonly name = 'PayloadTooLargeError';
   constructor(readonly op: number, readonly size: number, readonly limit: number) {
@@ -47,7 +61,11 @@ export class PayloadTooLargeError extends DisgateError {
   }
 }
 
-/** The bot lacks an intent the request needs; Discord would close the connection, so nothing was sent. */
+/**
+ * The bot lacks an intent the request needs; Discord would close the connection, so nothing was sent.
+ *
+ * @category Errors
+ */
 export class MissingIntentError extends DisgateError {
   override readonly name = 'MissingIntentError';
   constructor(readonly intent: string, readonly reason: string) {
@@ -55,7 +73,11 @@ export class MissingIntentError extends DisgateError {
   }
 }
 
-/** The session was closed (by `disconnect()`, `bot.close()` or a fatal close code). */
+/**
+ * The session was closed (by `disconnect()`, `bot.close()` or a fatal close code).
+ *
+ * @category Errors
+ */
 export class SessionClosedError extends DisgateError {
   override readonly name = 'SessionClosedError';
   constructor(readonly shardId: number, reason = 'the session is closed') {
@@ -63,7 +85,11 @@ export class SessionClosedError extends DisgateError {
   }
 }
 
-/** The gateway closed with a code that must not be retried (4004, 4010–4014). */
+/**
+ * The gateway closed with a code that must not be retried (4004, 4010–4014).
+ *
+ * @category Errors
+ */
 export class FatalCloseError extends DisgateError {
   override readonly name = 'FatalCloseError';
   constructor(readonly code: number, readonly description: string, readonly shardId: number) {
@@ -71,7 +97,11 @@ export class FatalCloseError extends DisgateError {
   }
 }
 
-/** `maxReconnectAttempts` consecutive connection attempts failed. */
+/**
+ * `maxReconnectAttempts` consecutive connection attempts failed.
+ *
+ * @category Errors
+ */
 export class ReconnectLimitError extends DisgateError {
   override readonly name = 'ReconnectLimitError';
   constructor(readonly attempts: number, readonly shardId: number, readonly lastError?: Error) {
@@ -79,12 +109,20 @@ export class ReconnectLimitError extends DisgateError {
   }
 }
 
-/** The gateway sent something the protocol does not allow (bad JSON, corrupt compression, unknown op). */
+/**
+ * The gateway sent something the protocol does not allow (bad JSON, corrupt compression, unknown op).
+ *
+ * @category Errors
+ */
 export class GatewayProtocolError extends DisgateError {
   override readonly name = 'GatewayProtocolError';
 }
 
-/** Discord answered a request with a `RATE_LIMITED` dispatch (protocol §4.3). */
+/**
+ * Discord answered a request with a `RATE_LIMITED` dispatch (protocol §4.3).
+ *
+ * @category Errors
+ */
 export class RateLimitedError extends DisgateError {
   override readonly name = 'RateLimitedError';
   /**
@@ -96,7 +134,11 @@ export class RateLimitedError extends DisgateError {
   }
 }
 
-/** An HTTP request to Discord's API (e.g. `GET /gateway/bot`) failed. */
+/**
+ * An HTTP request to Discord's API (e.g. `GET /gateway/bot`) failed.
+ *
+ * @category Errors
+ */
 export class HTTPError extends DisgateError {
   override readonly name = 'HTTPError';
   constructor(readonly status: number, readonly url: string, message: string) {
@@ -104,7 +146,11 @@ export class HTTPError extends DisgateError {
   }
 }
 
-/** A shared rate limiter or store (e.g. Redis) failed; the waiting call was not granted. */
+/**
+ * A shared rate limiter or store (e.g. Redis) failed; the waiting call was not granted.
+ *
+ * @category Errors
+ */
 export class BackendError extends DisgateError {
   override readonly name = 'BackendError';
   constructor(message: string, options?: { cause?: unknown }) {

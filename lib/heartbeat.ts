@@ -69,6 +69,8 @@ export class Heartbeater {
  * Beats per minute the per-connection budget keeps free for heartbeats: one per interval that
  * fits in 60 s, plus one for the jittered first beat or a server-requested beat. 3 at 41250 ms,
  * leaving 117 frames a minute for everything else (design §4).
+ *
+ * @category Rate limiting
  */
 export function heartbeatReserve(interval: number, windowMs = 60_000): number {
   return Math.ceil(windowMs / interval) + 1;

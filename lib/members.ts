@@ -15,7 +15,11 @@ import type {
 import { GatewayProtocolError, RateLimitedError, ValidationError } from './errors.js';
 import { RequestGuildMembers } from './events/request-guild-members.js';
 
-/** Everything one Request Guild Members brought back, chunks joined in `chunk_index` order. */
+/**
+ * Everything one Request Guild Members brought back, chunks joined in `chunk_index` order.
+ *
+ * @category Client and Session
+ */
 export interface GuildMembersResult {
   /** The members found. */
   members: APIGuildMember[];
@@ -28,7 +32,11 @@ export interface GuildMembersResult {
   not_found: Snowflake[];
 }
 
-/** Options of {@link MemberChunkCollector.collect}. */
+/**
+ * Options of {@link MemberChunkCollector.collect}.
+ *
+ * @category Client and Session
+ */
 export interface CollectOptions {
   /** Aborting forgets the request and rejects its result with the signal's reason. */
   signal?: AbortSignal;
@@ -36,7 +44,11 @@ export interface CollectOptions {
   shardId?: number;
 }
 
-/** A registered request: the event to send (nonce filled in) and its eventual result. */
+/**
+ * A registered request: the event to send (nonce filled in) and its eventual result.
+ *
+ * @category Client and Session
+ */
 export interface Collection {
   /** The request to send: the given one, or a copy carrying a generated nonce. */
   event: RequestGuildMembers;
@@ -84,6 +96,8 @@ function assemble(chunks: readonly GatewayGuildMembersChunkDispatchData[]): Guil
  *   (event) => event.sendEvent(bot, session),
  * );
  * ```
+ *
+ * @category Client and Session
  */
 export class MemberChunkCollector {
   readonly #pending = new Map<string, Pending>();

@@ -2,7 +2,11 @@ import { GatewayCloseCodes } from 'discord-api-types/v10';
 
 export { GatewayCloseCodes };
 
-/** What the library does after the gateway closes the connection with a given code. */
+/**
+ * What the library does after the gateway closes the connection with a given code.
+ *
+ * @category Gateway vocabulary
+ */
 export interface CloseCodePolicy {
   /** Discord's name for the code. */
   readonly description: string;
@@ -21,6 +25,8 @@ export interface CloseCodePolicy {
  * import { CLOSE_CODES } from 'disgate';
  * CLOSE_CODES[4004].reconnect; // false: bad token, never retry
  * ```
+ *
+ * @category Gateway vocabulary
  */
 export const CLOSE_CODES: Readonly<Record<number, CloseCodePolicy>> = {
   [GatewayCloseCodes.UnknownError]: { description: 'Unknown error', reconnect: true, newSession: false },
@@ -42,10 +48,18 @@ export const CLOSE_CODES: Readonly<Record<number, CloseCodePolicy>> = {
   1001: { description: 'Going away', reconnect: true, newSession: true },
 };
 
-/** Policy for codes absent from the table: a dropped connection is resumable. */
+/**
+ * Policy for codes absent from the table: a dropped connection is resumable.
+ *
+ * @category Gateway vocabulary
+ */
 export const DEFAULT_CLOSE_POLICY: CloseCodePolicy = { description: 'Connection lost', reconnect: true, newSession: false };
 
-/** Looks up the policy for a close code. */
+/**
+ * Looks up the policy for a close code.
+ *
+ * @category Gateway vocabulary
+ */
 export function closeCodePolicy(code: number): CloseCodePolicy {
   return CLOSE_CODES[code] ?? DEFAULT_CLOSE_POLICY;
 }
@@ -53,5 +67,7 @@ export function closeCodePolicy(code: number): CloseCodePolicy {
 /**
  * Codes disgate itself closes with when it wants to resume afterwards: any code other than
  * 1000/1001 keeps the session alive on Discord's side (protocol §1.5, §1.11).
+ *
+ * @category Gateway vocabulary
  */
 export const RESUMABLE_CLIENT_CLOSE = 4900;

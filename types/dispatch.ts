@@ -1,6 +1,10 @@
 import { GatewayIntentBits as I, type GatewayDispatchPayload } from 'discord-api-types/v10';
 
-/** Discord's dispatch event names (`t` of op 0), e.g. `'MESSAGE_CREATE'`. */
+/**
+ * Discord's dispatch event names (`t` of op 0), e.g. `'MESSAGE_CREATE'`.
+ *
+ * @category Gateway vocabulary
+ */
 export type DispatchName = `${GatewayDispatchPayload['t']}`;
 
 /**
@@ -11,6 +15,8 @@ export type DispatchName = `${GatewayDispatchPayload['t']}`;
  * import type { DispatchPayloads } from 'disgate';
  * type Chunk = DispatchPayloads['GUILD_MEMBERS_CHUNK'];
  * ```
+ *
+ * @category Gateway vocabulary
  */
 export type DispatchPayloads = {
   [P in GatewayDispatchPayload as `${P['t']}`]: P['d'];
@@ -20,6 +26,8 @@ export type DispatchPayloads = {
  * Intents that deliver each dispatch: the event arrives when the bot has **any** of the bits.
  * Dispatches absent from this table are not gated by an intent (READY, INTERACTION_CREATE, ...).
  * Source: protocol §6.
+ *
+ * @category Gateway vocabulary
  */
 export const DISPATCH_INTENTS: Readonly<Partial<Record<DispatchName, number>>> = {
   GUILD_CREATE: I.Guilds, GUILD_UPDATE: I.Guilds, GUILD_DELETE: I.Guilds,
@@ -63,6 +71,8 @@ export const DISPATCH_INTENTS: Readonly<Partial<Record<DispatchName, number>>> =
  * Dispatches whose message content (`content`, `embeds`, `attachments`, `components`, `poll`,
  * AutoMod `content`) arrives empty without MESSAGE_CONTENT, except in DMs, mentions and the
  * bot's own messages (protocol §6).
+ *
+ * @category Gateway vocabulary
  */
 export const CONTENT_INTENT_DISPATCHES: ReadonlySet<DispatchName> = new Set<DispatchName>([
   'MESSAGE_CREATE', 'MESSAGE_UPDATE', 'AUTO_MODERATION_ACTION_EXECUTION',

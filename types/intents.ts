@@ -2,17 +2,33 @@ import { GatewayIntentBits } from 'discord-api-types/v10';
 
 export { GatewayIntentBits };
 
-/** Intents Discord treats as privileged: they must be enabled in the developer portal. */
+/**
+ * Intents Discord treats as privileged: they must be enabled in the developer portal.
+ *
+ * @category Gateway vocabulary
+ */
 export const PRIVILEGED_INTENTS: number =
   GatewayIntentBits.GuildMembers | GatewayIntentBits.GuildPresences | GatewayIntentBits.MessageContent;
 
-/** Every intent bit defined by Discord (sum 53608447, protocol §6). */
+/**
+ * Every intent bit defined by Discord (sum 53608447, protocol §6).
+ *
+ * @category Gateway vocabulary
+ */
 export const ALL_INTENTS = 53608447;
 
-/** Every non-privileged intent bit. */
+/**
+ * Every non-privileged intent bit.
+ *
+ * @category Gateway vocabulary
+ */
 export const ALL_NON_PRIVILEGED_INTENTS: number = ALL_INTENTS & ~PRIVILEGED_INTENTS;
 
-/** Display names of the intent bits (the reverse enum map gives deprecated aliases, protocol §6). */
+/**
+ * Display names of the intent bits (the reverse enum map gives deprecated aliases, protocol §6).
+ *
+ * @category Gateway vocabulary
+ */
 export const INTENT_NAMES: Readonly<Record<number, string>> = {
   [GatewayIntentBits.Guilds]: 'GUILDS',
   [GatewayIntentBits.GuildMembers]: 'GUILD_MEMBERS',
@@ -37,7 +53,11 @@ export const INTENT_NAMES: Readonly<Record<number, string>> = {
   [GatewayIntentBits.DirectMessagePolls]: 'DIRECT_MESSAGE_POLLS',
 };
 
-/** Names of every bit set in `intents`, e.g. `['GUILDS', 'GUILD_MEMBERS']`. */
+/**
+ * Names of every bit set in `intents`, e.g. `['GUILDS', 'GUILD_MEMBERS']`.
+ *
+ * @category Gateway vocabulary
+ */
 export function intentNames(intents: number): string[] {
   const names: string[] = [];
   for (const [bit, name] of Object.entries(INTENT_NAMES)) if (intents & Number(bit)) names.push(name);

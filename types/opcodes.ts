@@ -11,7 +11,11 @@ import { GatewayOpcodes } from 'discord-api-types/v10';
  */
 export { GatewayOpcodes };
 
-/** Opcodes a client may send, by the name of the disgate class that sends each. */
+/**
+ * Opcodes a client may send, by the name of the disgate class that sends each.
+ *
+ * @category Gateway vocabulary
+ */
 export const SendOpcodes = {
   Heartbeat: GatewayOpcodes.Heartbeat,
   Identify: GatewayOpcodes.Identify,
@@ -23,5 +27,9 @@ export const SendOpcodes = {
   RequestChannelInfo: GatewayOpcodes.RequestChannelInfo,
 } as const;
 
-/** Largest frame, in bytes of UTF-8 JSON, that Discord accepts from a client (larger closes with 4002). */
+/**
+ * Largest frame, in bytes of UTF-8 JSON, that Discord accepts from a client (larger closes with 4002).
+ *
+ * @category Gateway vocabulary
+ */
 export const MAX_SEND_FRAME_BYTES = 4096;

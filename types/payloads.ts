@@ -25,7 +25,11 @@ export type {
 } from 'discord-api-types/v10';
 export { GatewayRequestChannelInfoField, ActivityType, PresenceUpdateStatus } from 'discord-api-types/v10';
 
-/** A raw gateway frame as it travels on the wire (protocol §1.3). */
+/**
+ * A raw gateway frame as it travels on the wire (protocol §1.3).
+ *
+ * @category Gateway vocabulary
+ */
 export interface GatewayFrame {
   op: number;
   d?: unknown;
@@ -35,6 +39,8 @@ export interface GatewayFrame {
 
 /**
  * What a session needs to resume after a restart: saved by a `SessionStore`.
+ *
+ * @category Gateway vocabulary
  */
 export interface SessionInfo {
   session_id: string;

@@ -20,6 +20,8 @@ function wire(event: SendEvent): string {
  * ```ts
  * frameSize(new Heartbeat(251)); // 16: {"op":1,"d":251}
  * ```
+ *
+ * @category Send events
  */
 export function frameSize(event: SendEvent): number {
   return Buffer.byteLength(wire(event), 'utf8');
@@ -35,6 +37,8 @@ export function frameSize(event: SendEvent): number {
  * ```ts
  * encodeFrame(new Heartbeat(null)); // '{"op":1,"d":null}'
  * ```
+ *
+ * @category Send events
  */
 export function encodeFrame(event: SendEvent): string {
   const text = wire(event);

@@ -18,6 +18,8 @@ const sequence = rule(
  * ```ts
  * encodeFrame(new Heartbeat(session.seq)); // '{"op":1,"d":251}'
  * ```
+ *
+ * @category Send events
  */
 export class Heartbeat extends SendEvent<GatewayHeartbeatData> {
   /** Opcode 1, Heartbeat. */

@@ -11,7 +11,11 @@ import type { UpdateStatusInput } from './update-status.js';
 import { arrayOf, boolean, integer, nonEmptyString, object, optional, required, rule, string } from './validate.js';
 import type { Check } from './validate.js';
 
-/** Identify's fields as users write them: `presence.status` may be a plain string. */
+/**
+ * Identify's fields as users write them: `presence.status` may be a plain string.
+ *
+ * @category Send events
+ */
 export interface IdentifyInput extends Omit<GatewayIdentifyData, 'presence'> {
   /** Initial presence. */
   presence?: UpdateStatusInput;
@@ -64,6 +68,8 @@ const identify = object<GatewayIdentifyData>({
  * });
  * await identify.sendEvent(bot, session);
  * ```
+ *
+ * @category Send events
  */
 export class Identify extends SendEvent<GatewayIdentifyData> implements GatewayIdentifyData {
   /** Opcode 2, Identify. */

@@ -16,6 +16,8 @@ const request = object<GatewayRequestChannelInfoData>({
  * ```ts
  * await new RequestChannelInfo({ guild_id, fields: ['status', 'voice_start_time'] }).sendEvent(bot, session);
  * ```
+ *
+ * @category Send events
  */
 export class RequestChannelInfo extends SendEvent<GatewayRequestChannelInfoData> implements GatewayRequestChannelInfoData {
   /** Opcode 43, Request Channel Info. */

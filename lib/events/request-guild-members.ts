@@ -7,10 +7,18 @@ import { SendEvent } from './send-event.js';
 import { arrayOf, boolean, integer, isSnowflake, maxBytes, object, optional, required, rule, string } from './validate.js';
 import type { Check } from './validate.js';
 
-/** Most user ids (and most members a prefix query returns) per request. */
+/**
+ * Most user ids (and most members a prefix query returns) per request.
+ *
+ * @category Send events
+ */
 export const MAX_REQUESTED_MEMBERS = 100;
 
-/** Longest nonce Discord echoes back, in UTF-8 bytes; a longer one is silently dropped. */
+/**
+ * Longest nonce Discord echoes back, in UTF-8 bytes; a longer one is silently dropped.
+ *
+ * @category Send events
+ */
 export const MAX_NONCE_BYTES = 32;
 
 /** Both forms of the request in one shape; the refinement below enforces "exactly one of". */
@@ -79,6 +87,8 @@ const INTENT_RULES: readonly { intent: GatewayIntentBits; applies: (r: RequestGu
  * await new RequestGuildMembers({ guild_id, user_ids: ['80351110224678912'], presences: true, nonce: 'abc' })
  *   .sendEvent(bot, session);
  * ```
+ *
+ * @category Send events
  */
 export class RequestGuildMembers extends SendEvent<GatewayRequestGuildMembersData> {
   /** Opcode 8, Request Guild Members. */

@@ -14,6 +14,8 @@ const request = object<GatewayRequestSoundboardSoundsData>({
  * ```ts
  * await new RequestSoundboardSounds({ guild_ids: ['613425648685547541'] }).sendEvent(bot, session);
  * ```
+ *
+ * @category Send events
  */
 export class RequestSoundboardSounds extends SendEvent<GatewayRequestSoundboardSoundsData> implements GatewayRequestSoundboardSoundsData {
   /** Opcode 31, Request Soundboard Sounds. */

@@ -18,6 +18,8 @@ const resume = object<GatewayResumeData>({
  * ```ts
  * new Resume({ token, session_id: session.id, seq: session.seq });
  * ```
+ *
+ * @category Send events
  */
 export class Resume extends SendEvent<GatewayResumeData> implements GatewayResumeData {
   /** Opcode 6, Resume. */

@@ -1,7 +1,11 @@
 import type { Client } from '../client.js';
 import type { Session } from '../session.js';
 
-/** Options of {@link SendEvent.sendEvent}. */
+/**
+ * Options of {@link SendEvent.sendEvent}.
+ *
+ * @category Send events
+ */
 export interface SendOptions {
   /** Aborting before the frame is written withdraws it; nothing is sent. */
   signal?: AbortSignal;
@@ -29,6 +33,8 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
  * JSON.stringify(event);    // '{"guild_id":"81384788765712384","query":"","limit":0}'
  * await event.sendEvent(bot, session);
  * ```
+ *
+ * @category Send events
  */
 export abstract class SendEvent<D = unknown> {
   /** The gateway opcode this class is sent with; every subclass defines it. */

@@ -8,6 +8,8 @@ import type { Check } from './validate.js';
 /**
  * A presence as users write it: `GatewayPresenceUpdateData`, except that `status` may also be
  * the plain string (`'idle'`), not only the `PresenceUpdateStatus` enum member.
+ *
+ * @category Send events
  */
 export interface UpdateStatusInput extends Omit<GatewayPresenceUpdateData, 'status'> {
   /** `online`, `dnd`, `idle`, `invisible` (shown as offline) or `offline`. */
@@ -64,6 +66,8 @@ export const presence: Check<GatewayPresenceUpdateData> = object<GatewayPresence
  *   afk: false,
  * }).sendEvents(bot);
  * ```
+ *
+ * @category Send events
  */
 export class UpdateStatusData extends SendEvent<GatewayPresenceUpdateData> implements GatewayPresenceUpdateData {
   /** Opcode 3, Presence Update. */

@@ -20,6 +20,8 @@ const voiceState = object<GatewayVoiceStateUpdateData>({
  * await new UpdateVoiceStateData({ guild_id, channel_id: null, self_mute: false, self_deaf: false })
  *   .sendEvent(bot, bot.sessionForGuild(guild_id));
  * ```
+ *
+ * @category Send events
  */
 export class UpdateVoiceStateData extends SendEvent<GatewayVoiceStateUpdateData> implements GatewayVoiceStateUpdateData {
   /** Opcode 4, Voice State Update. */

@@ -33,6 +33,8 @@ const DIGITS = /^[0-9]{1,20}$/;
  * isSnowflake('81384788765712384'); // true
  * isSnowflake(81384788765712384);   // false: numbers lose precision past 2^53
  * ```
+ *
+ * @category Send events
  */
 export function isSnowflake(value: unknown): value is string {
   if (typeof value !== 'string' || !DIGITS.test(value)) return false;

@@ -3,7 +3,11 @@ import { InvalidOptionError } from '../errors.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signForwardedRequest, toPrivateKey, type Ed25519KeyInput } from './signature.js';
 import { eventFilter, type DispatchSink, type EventSelection, type ForwardedEventName } from './sink.js';
 
-/** The JSON body of one forwarded request. `id` is unique per dispatch and stays the same across retries. */
+/**
+ * The JSON body of one forwarded request. `id` is unique per dispatch and stays the same across retries.
+ *
+ * @category Stores and forwarding
+ */
 export interface ForwardedRecord {
   /** Dispatch name. */
   readonly t: ForwardedEventName;
@@ -25,10 +29,16 @@ export interface ForwardedRecord {
  * - `retries_exhausted`: every attempt failed with a retryable outcome.
  * - `unserializable`: `JSON.stringify` failed on the payload (a `BigInt`, a cycle).
  * - `closed`: the forwarder was closed before the record was delivered.
+ *
+ * @category Stores and forwarding
  */
 export type DropReason = 'queue_full' | 'rejected' | 'retries_exhausted' | 'unserializable' | 'closed';
 
-/** What is known about a failed delivery. */
+/**
+ * What is known about a failed delivery.
+ *
+ * @category Stores and forwarding
+ */
 export interface DeliveryFailure {
   /** Requests made for the record so far. */
   readonly attempts: number;
@@ -38,7 +48,11 @@ export interface DeliveryFailure {
   readonly error?: unknown;
 }
 
-/** Backoff between attempts: `min(max, base * 2^(retry - 1))`, minus up to `jitter` of it at random. */
+/**
+ * Backoff between attempts: `min(max, base * 2^(retry - 1))`, minus up to `jitter` of it at random.
+ *
+ * @category Stores and forwarding
+ */
 export interface BackoffOptions {
   /** Delay before the first retry, in ms (default 500). */
   base?: number;
@@ -51,7 +65,11 @@ export interface BackoffOptions {
   jitter?: number;
 }
 
-/** Options of {@link GatewayForwarder}. */
+/**
+ * Options of {@link GatewayForwarder}.
+ *
+ * @category Stores and forwarding
+ */
 export interface GatewayForwarderOptions {
   /** Endpoint that receives `POST` requests with JSON bodies. It must answer directly: redirects are not followed. */
   url: string | URL;
@@ -82,7 +100,11 @@ export interface GatewayForwarderOptions {
   onRetry?: (record: ForwardedRecord, retry: DeliveryFailure & { readonly delay: number }) => void;
 }
 
-/** Counters of a {@link GatewayForwarder}, since it was created. */
+/**
+ * Counters of a {@link GatewayForwarder}, since it was created.
+ *
+ * @category Stores and forwarding
+ */
 export interface ForwarderStats {
   /** Records waiting in the queue. */
   readonly queued: number;
@@ -167,6 +189,8 @@ function nonNegative(option: string, value: number | undefined, fallback: number
  * // shutdown: deliver what is queued, then release
  * stop(); await forwarder.flush(); await forwarder.close();
  * ```
+ *
+ * @category Stores and forwarding
  */
 export class GatewayForwarder implements DispatchSink {
   readonly #url: string;

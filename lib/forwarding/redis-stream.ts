@@ -2,7 +2,11 @@ import type { Cluster, Redis } from 'ioredis';
 import { BackendError, InvalidOptionError } from '../errors.js';
 import { eventFilter, type DispatchSink, type EventSelection, type ForwardedEventName } from './sink.js';
 
-/** One dispatch as written to the stream. */
+/**
+ * One dispatch as written to the stream.
+ *
+ * @category Stores and forwarding
+ */
 export interface StreamRecord {
   /** Dispatch name (stream field `t`). */
   readonly t: ForwardedEventName;
@@ -12,7 +16,11 @@ export interface StreamRecord {
   readonly shard_id: number;
 }
 
-/** Options of {@link RedisStreamSink}. */
+/**
+ * Options of {@link RedisStreamSink}.
+ *
+ * @category Stores and forwarding
+ */
 export interface RedisStreamSinkOptions {
   /** The user's ioredis client (standalone or cluster); the sink never connects or quits it. */
   redis: Redis | Cluster;
@@ -48,7 +56,11 @@ export interface RedisStreamSinkOptions {
   onError?: (error: BackendError, records: readonly StreamRecord[]) => void;
 }
 
-/** Counters of a {@link RedisStreamSink}. */
+/**
+ * Counters of a {@link RedisStreamSink}.
+ *
+ * @category Stores and forwarding
+ */
 export interface RedisStreamSinkStats {
   /** Records buffered or being written. */
   readonly pending: number;
@@ -82,6 +94,8 @@ interface Entry {
  * const reply = await redis.xreadgroup('GROUP', 'workers', `worker-${process.pid}`,
  *   'COUNT', 100, 'BLOCK', 5000, 'STREAMS', 'disgate:events', '>');
  * ```
+ *
+ * @category Stores and forwarding
  */
 export class RedisStreamSink implements DispatchSink {
   readonly #redis: Redis | Cluster;
@@ -232,6 +246,8 @@ export class RedisStreamSink implements DispatchSink {
  *   await redis.xack('disgate:events', 'workers', id);
  * }
  * ```
+ *
+ * @category Stores and forwarding
  */
 export function decodeStreamEntry(fields: readonly string[]): StreamRecord {
   const values = new Map<string, string>();

@@ -9,12 +9,24 @@ import { InvalidOptionError } from '../errors.js';
  * given the forwarder's public key instead of the application's.
  */
 
-/** Header carrying the hex Ed25519 signature of `timestamp + body`. */
+/**
+ * Header carrying the hex Ed25519 signature of `timestamp + body`.
+ *
+ * @category Stores and forwarding
+ */
 export const SIGNATURE_HEADER = 'X-Signature-Ed25519';
-/** Header carrying the signing time in unix seconds. */
+/**
+ * Header carrying the signing time in unix seconds.
+ *
+ * @category Stores and forwarding
+ */
 export const TIMESTAMP_HEADER = 'X-Signature-Timestamp';
 
-/** An Ed25519 key: a `KeyObject`, a PEM string, a 64-character hex string or 32 raw bytes. */
+/**
+ * An Ed25519 key: a `KeyObject`, a PEM string, a 64-character hex string or 32 raw bytes.
+ *
+ * @category Stores and forwarding
+ */
 export type Ed25519KeyInput = KeyObject | string | Uint8Array;
 
 // DER headers of PKCS#8 and SPKI Ed25519 keys (RFC 8410): appending the 32 raw bytes gives a
@@ -40,6 +52,8 @@ function assertEd25519(key: KeyObject, option: string): KeyObject {
  * @param input - a private `KeyObject`, a PKCS#8 PEM, or the 32-byte seed (raw or hex)
  * @returns the private key
  * @throws InvalidOptionError (`privateKey`) when the input is not an Ed25519 private key
+ *
+ * @category Stores and forwarding
  */
 export function toPrivateKey(input: Ed25519KeyInput): KeyObject {
   if (typeof input === 'object' && !(input instanceof Uint8Array)) {
@@ -65,6 +79,8 @@ export function toPrivateKey(input: Ed25519KeyInput): KeyObject {
  *   32 raw bytes (raw or hex, the form Discord shows application public keys in)
  * @returns the public key
  * @throws InvalidOptionError (`publicKey`) when the input is not an Ed25519 key
+ *
+ * @category Stores and forwarding
  */
 export function toPublicKey(input: Ed25519KeyInput): KeyObject {
   if (typeof input === 'object' && !(input instanceof Uint8Array)) {
@@ -89,12 +105,18 @@ export function toPublicKey(input: Ed25519KeyInput): KeyObject {
  * @param timestamp - unix seconds, as sent in {@link TIMESTAMP_HEADER}
  * @param body - the exact bytes or text of the request body
  * @returns the hex signature for {@link SIGNATURE_HEADER}
+ *
+ * @category Stores and forwarding
  */
 export function signForwardedRequest(privateKey: KeyObject, timestamp: string, body: string | Uint8Array): string {
   return sign(null, Buffer.concat([Buffer.from(timestamp), Buffer.from(body)]), privateKey).toString('hex');
 }
 
-/** Options of {@link verifyForwardedRequest}. */
+/**
+ * Options of {@link verifyForwardedRequest}.
+ *
+ * @category Stores and forwarding
+ */
 export interface VerifyOptions {
   /**
    * Refuse timestamps further than this many seconds from `now`, in either direction, so a
@@ -125,6 +147,8 @@ export interface VerifyOptions {
  *   req.headers['x-signature-timestamp'], body);
  * if (!ok) return res.writeHead(401).end();
  * ```
+ *
+ * @category Stores and forwarding
  */
 export function verifyForwardedRequest(
   publicKey: Ed25519KeyInput,
@@ -143,7 +167,11 @@ export function verifyForwardedRequest(
   return verify(null, Buffer.concat([Buffer.from(timestamp), Buffer.from(body)]), key, Buffer.from(signatureHex, 'hex'));
 }
 
-/** A fresh key pair for a forwarder and its receiver. */
+/**
+ * A fresh key pair for a forwarder and its receiver.
+ *
+ * @category Stores and forwarding
+ */
 export interface ForwarderKeys {
   /** Give to {@link GatewayForwarder} (`privateKey` option). */
   readonly privateKey: KeyObject;
@@ -165,6 +193,8 @@ export interface ForwarderKeys {
  * const { privateKeyHex, publicKeyHex } = generateForwarderKeys();
  * // store privateKeyHex with the bot, publicKeyHex with the receiver
  * ```
+ *
+ * @category Stores and forwarding
  */
 export function generateForwarderKeys(): ForwarderKeys {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');

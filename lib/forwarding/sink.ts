@@ -4,6 +4,8 @@ import type { DispatchName } from '../../types/dispatch.js';
  * A dispatch name as a plain string literal (`'MESSAGE_CREATE'`). `DispatchName` comes from
  * `discord-api-types`' `GatewayDispatchEvents` enum, to which string literals are not
  * assignable; this form accepts both the literals users write and the enum members.
+ *
+ * @category Stores and forwarding
  */
 export type ForwardedEventName = `${DispatchName}`;
 
@@ -14,6 +16,8 @@ export type ForwardedEventName = `${DispatchName}`;
  *
  * `push` never throws and never waits: a gateway handler must not be slowed down by a slow
  * consumer, so sinks buffer and report what they could not deliver through their own callbacks.
+ *
+ * @category Stores and forwarding
  */
 export interface DispatchSink {
   /**
@@ -33,6 +37,8 @@ export interface DispatchSink {
 /**
  * The part of `Client` that forwarding needs, typed structurally so sinks do not depend on
  * the client module (and can be driven by anything that emits dispatches).
+ *
+ * @category Stores and forwarding
  */
 export interface DispatchSource {
   /**
@@ -43,7 +49,11 @@ export interface DispatchSource {
   handleAny(listener: (event: DispatchName, data: unknown, session: { readonly shard: readonly [number, number] }) => void): () => void;
 }
 
-/** Which dispatches a sink accepts: a list of names, or `'*'` for all of them. */
+/**
+ * Which dispatches a sink accepts: a list of names, or `'*'` for all of them.
+ *
+ * @category Stores and forwarding
+ */
 export type EventSelection = readonly ForwardedEventName[] | '*';
 
 /**
@@ -52,6 +62,8 @@ export type EventSelection = readonly ForwardedEventName[] | '*';
  *
  * @param events - the selection; `undefined` means every event
  * @returns a predicate that is true for the selected event names
+ *
+ * @category Stores and forwarding
  */
 export function eventFilter(events: EventSelection | undefined): (event: ForwardedEventName) => boolean {
   if (events === undefined || events === '*') return () => true;
@@ -59,7 +71,11 @@ export function eventFilter(events: EventSelection | undefined): (event: Forward
   return (event) => selected.has(event);
 }
 
-/** Options of {@link forwardDispatches}. */
+/**
+ * Options of {@link forwardDispatches}.
+ *
+ * @category Stores and forwarding
+ */
 export interface ForwardDispatchesOptions {
   /** Only these dispatches reach the sink (default `'*'`); the sink's own `events` option still applies. */
   events?: EventSelection;
@@ -80,6 +96,8 @@ export interface ForwardDispatchesOptions {
  * // on shutdown:
  * stop(); await forwarder.flush(); await forwarder.close();
  * ```
+ *
+ * @category Stores and forwarding
  */
 export function forwardDispatches(bot: DispatchSource, sink: DispatchSink, options: ForwardDispatchesOptions = {}): () => void {
   const accepts = eventFilter(options.events);

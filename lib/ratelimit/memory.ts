@@ -48,6 +48,8 @@ const MIN_SWEEP_SIZE = 64;
  * await limiter.acquire(rule);                        // free capacity: resolves at once
  * const bucket = await limiter.getBucket(rule.id);    // { limit: 117, remaining: 116, pending: 0, ... }
  * ```
+ *
+ * @category Rate limiting
  */
 export class MemoryRateLimiter implements RateLimiter {
   readonly #buckets = new Map<string, BucketState>();

@@ -6,10 +6,18 @@ import { ruleProblem } from './rule.js';
 import type { AcquireOptions, Bucket, BucketRule, RateLimiter } from './types.js';
 import { WaiterQueue } from './waiters.js';
 
-/** The part of an ioredis client the limiter uses: scripts only. A `Redis` instance fits. */
+/**
+ * The part of an ioredis client the limiter uses: scripts only. A `Redis` instance fits.
+ *
+ * @category Rate limiting
+ */
 export type RedisScriptClient = Pick<Redis, 'evalsha' | 'eval'>;
 
-/** Options of {@link RedisRateLimiter}. */
+/**
+ * Options of {@link RedisRateLimiter}.
+ *
+ * @category Rate limiting
+ */
 export interface RedisRateLimiterOptions {
   /** The ioredis client to use (the limiter never connects or closes it). */
   redis: RedisScriptClient;
@@ -131,6 +139,8 @@ interface BucketQueue {
  * const limiter = new RedisRateLimiter({ redis: new Redis(process.env.REDIS_URL!) });
  * const bot = new Client({ token, intents, rateLimiter: limiter });
  * ```
+ *
+ * @category Rate limiting
  */
 export class RedisRateLimiter implements RateLimiter {
   readonly #redis: RedisScriptClient;

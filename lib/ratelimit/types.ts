@@ -6,6 +6,8 @@
  * const bucket = await session.rateLimiter.getBucket(session.connectionBucket.id);
  * console.log(`${bucket?.remaining} of ${bucket?.limit} frames left`);
  * ```
+ *
+ * @category Rate limiting
  */
 export interface Bucket {
   /** The bucket's id, e.g. `identify:0` or `gateway:3:1`. */
@@ -20,7 +22,11 @@ export interface Bucket {
   reset: number;
 }
 
-/** Names a bucket and its limit: `limit` units per `interval` ms, as a sliding window. */
+/**
+ * Names a bucket and its limit: `limit` units per `interval` ms, as a sliding window.
+ *
+ * @category Rate limiting
+ */
 export interface BucketRule {
   /** The bucket's id. Buckets with the same id share their units. */
   id: string;
@@ -30,7 +36,11 @@ export interface BucketRule {
   interval: number;
 }
 
-/** Options of {@link RateLimiter.acquire}. */
+/**
+ * Options of {@link RateLimiter.acquire}.
+ *
+ * @category Rate limiting
+ */
 export interface AcquireOptions {
   /** Aborting removes the caller from the queue and rejects with the signal's reason. */
   signal?: AbortSignal;
@@ -46,6 +56,8 @@ export interface AcquireOptions {
  * const limiter: RateLimiter = new MemoryRateLimiter();
  * await limiter.acquire({ id: 'identify:0', limit: 1, interval: 5000 });
  * ```
+ *
+ * @category Rate limiting
  */
 export interface RateLimiter {
   /** Wait until one unit of the bucket is free, then take it. */

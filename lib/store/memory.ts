@@ -12,6 +12,8 @@ import type { SessionStore } from './types.js';
  * await store.set(0, { session_id: 'abc', seq: 42, resume_gateway_url: 'wss://gateway-us-east1-b.discord.gg' });
  * (await store.get(0))?.seq; // 42
  * ```
+ *
+ * @category Stores and forwarding
  */
 export class MemorySessionStore implements SessionStore {
   readonly #sessions = new Map<number, SessionInfo>();

@@ -4,10 +4,18 @@ import { BackendError } from '../errors.js';
 import { backendCall } from '../ratelimit/backend-call.js';
 import type { SessionStore } from './types.js';
 
-/** The part of an ioredis client the store uses. A `Redis` instance fits. */
+/**
+ * The part of an ioredis client the store uses. A `Redis` instance fits.
+ *
+ * @category Stores and forwarding
+ */
 export type RedisStoreClient = Pick<Redis, 'get' | 'del' | 'pipeline'>;
 
-/** Options of {@link RedisSessionStore}. */
+/**
+ * Options of {@link RedisSessionStore}.
+ *
+ * @category Stores and forwarding
+ */
 export interface RedisSessionStoreOptions {
   /** The ioredis client to use (the store never connects or closes it). */
   redis: RedisStoreClient;
@@ -51,6 +59,8 @@ export interface RedisSessionStoreOptions {
  * const bot = new Client({ token, intents, store });
  * process.once('SIGTERM', async () => { await bot.close(); await store.flush(); });
  * ```
+ *
+ * @category Stores and forwarding
  */
 export class RedisSessionStore implements SessionStore {
   readonly #redis: RedisStoreClient;

@@ -9,6 +9,8 @@ import type { SessionInfo } from '../../types/payloads.js';
  * ```ts
  * const bot = new Client({ token, intents, store: new MemorySessionStore() });
  * ```
+ *
+ * @category Stores and forwarding
  */
 export interface SessionStore {
   /** The saved session of a shard, or undefined. */

@@ -3,7 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
 import type { BucketRule, RateLimiter } from '../ratelimit/types.js';
 
-/** Options of {@link testRateLimiter}. */
+/**
+ * Options of {@link testRateLimiter}.
+ *
+ * @category Testing
+ */
 export interface RateLimiterConformanceOptions<L extends RateLimiter = RateLimiter> {
   /**
    * Run in virtual time (node:test `mock.timers` for `setTimeout`, `setInterval` and `Date`),
@@ -57,6 +61,8 @@ const VIRTUAL_START = 1_700_000_000_000;
  * import { testRateLimiter } from 'disgate/testing';
  * testRateLimiter('MyLimiter', () => new MyLimiter(), { cleanup: (l) => l.close() });
  * ```
+ *
+ * @category Testing
  */
 export function testRateLimiter<L extends RateLimiter>(
   name: string,

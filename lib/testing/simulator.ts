@@ -22,7 +22,11 @@ import { API_PREFIX, handleHttp } from './simulator/http.js';
 import type { SessionStartLimitSnapshot } from './simulator/limits.js';
 import { resolveOptions, type GatewaySimulatorOptions } from './simulator/options.js';
 
-/** Options of {@link GatewaySimulator.waitFor} and {@link GatewaySimulator.waitForFrame}. */
+/**
+ * Options of {@link GatewaySimulator.waitFor} and {@link GatewaySimulator.waitForFrame}.
+ *
+ * @category Testing
+ */
 export interface WaitOptions {
   /** Milliseconds before the promise rejects (global `setTimeout`, so fake timers apply). Default 5000. */
   timeout?: number;
@@ -71,6 +75,8 @@ const MAX_WS_PAYLOAD = 1024 * 1024;
  * await sim.waitFor('resume');
  * await sim.close();
  * ```
+ *
+ * @category Testing
  */
 export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
   /** Payload factories matching this simulator's guilds (e.g. `fixtures.message({ content })`). */

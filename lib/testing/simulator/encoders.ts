@@ -4,7 +4,11 @@
  */
 import zlib from 'node:zlib';
 
-/** Transport compression a client asks for with the `compress` query parameter. */
+/**
+ * Transport compression a client asks for with the `compress` query parameter.
+ *
+ * @category Testing
+ */
 export type SimulatorCompression = 'none' | 'zlib-stream' | 'zstd-stream';
 
 /** Turns gateway messages into WebSocket message bodies, in order. */

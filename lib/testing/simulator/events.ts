@@ -6,7 +6,11 @@ import type { GatewayIdentifyProperties, GatewayPresenceUpdateData } from 'disco
 import type { SimulatorCompression } from './encoders.js';
 import type { SimulatedVoiceState } from './session.js';
 
-/** One gateway frame in either direction. */
+/**
+ * One gateway frame in either direction.
+ *
+ * @category Testing
+ */
 export interface SimulatorFrame {
   /** `'in'` = client to simulator, `'out'` = simulator to client. */
   readonly direction: 'in' | 'out';
@@ -28,10 +32,18 @@ export interface SimulatorFrame {
   readonly size: number;
 }
 
-/** Who ended a connection. */
+/**
+ * Who ended a connection.
+ *
+ * @category Testing
+ */
 export type CloseInitiator = 'client' | 'server';
 
-/** Emitted when a WebSocket connects. */
+/**
+ * Emitted when a WebSocket connects.
+ *
+ * @category Testing
+ */
 export interface SimulatorConnectionEvent {
   /** Connection id. */
   readonly connection: number;
@@ -41,7 +53,11 @@ export interface SimulatorConnectionEvent {
   readonly compress: SimulatorCompression;
 }
 
-/** Emitted after a successful identify (READY has been queued). */
+/**
+ * Emitted after a successful identify (READY has been queued).
+ *
+ * @category Testing
+ */
 export interface SimulatorIdentifyEvent {
   /** Connection id. */
   readonly connection: number;
@@ -57,7 +73,11 @@ export interface SimulatorIdentifyEvent {
   readonly largeThreshold: number;
 }
 
-/** Emitted after a successful resume (replay and RESUMED have been queued). */
+/**
+ * Emitted after a successful resume (replay and RESUMED have been queued).
+ *
+ * @category Testing
+ */
 export interface SimulatorResumeEvent {
   /** Connection id. */
   readonly connection: number;
@@ -69,7 +89,11 @@ export interface SimulatorResumeEvent {
   readonly replayed: number;
 }
 
-/** Emitted for every heartbeat the simulator receives. */
+/**
+ * Emitted for every heartbeat the simulator receives.
+ *
+ * @category Testing
+ */
 export interface SimulatorHeartbeatEvent {
   /** Connection id. */
   readonly connection: number;
@@ -79,7 +103,11 @@ export interface SimulatorHeartbeatEvent {
   readonly acked: boolean;
 }
 
-/** Emitted when a client sets its presence (op 3). */
+/**
+ * Emitted when a client sets its presence (op 3).
+ *
+ * @category Testing
+ */
 export interface SimulatorPresenceEvent {
   /** Connection id. */
   readonly connection: number;
@@ -89,7 +117,11 @@ export interface SimulatorPresenceEvent {
   readonly presence: GatewayPresenceUpdateData;
 }
 
-/** Emitted when a connection has closed. */
+/**
+ * Emitted when a connection has closed.
+ *
+ * @category Testing
+ */
 export interface SimulatorCloseEvent {
   /** Connection id. */
   readonly connection: number;
@@ -112,6 +144,8 @@ export interface SimulatorCloseEvent {
  * ```ts
  * sim.on('close', (e) => console.log(e.connection, e.code, e.initiator));
  * ```
+ *
+ * @category Testing
  */
 export interface SimulatorEvents {
   /** A WebSocket connected (before Hello). */
@@ -130,7 +164,11 @@ export interface SimulatorEvents {
   close: [SimulatorCloseEvent];
 }
 
-/** Snapshot of an open connection. */
+/**
+ * Snapshot of an open connection.
+ *
+ * @category Testing
+ */
 export interface SimulatorConnectionInfo {
   /** Connection id. */
   readonly id: number;
@@ -148,7 +186,11 @@ export interface SimulatorConnectionInfo {
   readonly openedAt: number;
 }
 
-/** Snapshot of a live (connected or still resumable) session. */
+/**
+ * Snapshot of a live (connected or still resumable) session.
+ *
+ * @category Testing
+ */
 export interface SimulatorSessionInfo {
   /** Session id (READY `session_id`). */
   readonly id: string;
@@ -173,6 +215,8 @@ export interface SimulatorSessionInfo {
 /**
  * Which connections a fault-injection method acts on: a shard id (number), or an object naming a
  * shard, a connection id or a session id. Omitted = every open connection.
+ *
+ * @category Testing
  */
 export type SimulatorTarget =
   | number

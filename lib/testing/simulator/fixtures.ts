@@ -8,7 +8,11 @@ import { SnowflakeSequence, type SimulatedGuild } from './guilds.js';
 /** Milliseconds since the Discord epoch of generated message ids: 2024, after every fixture entity. */
 const MESSAGE_EPOCH_OFFSET = 290_000_000_000;
 
-/** Fields of a generated message; everything else gets a realistic default. */
+/**
+ * Fields of a generated message; everything else gets a realistic default.
+ *
+ * @category Testing
+ */
 export interface MessageInit {
   /** Guild of the message; `null` for a DM. Default: the first guild fixture (a DM if there is none). */
   guild_id?: string | null;
@@ -27,6 +31,8 @@ export interface MessageInit {
  * ```ts
  * sim.dispatch('MESSAGE_CREATE', sim.fixtures.message({ content: 'ping' }));
  * ```
+ *
+ * @category Testing
  */
 export class SimulatorFixtures {
   private readonly ids = new SnowflakeSequence(MESSAGE_EPOCH_OFFSET);

@@ -27,10 +27,18 @@ import {
   type GatewayGuildMembersChunkPresence,
 } from 'discord-api-types/v10';
 
-/** Presence status of a simulated member, as reported in presences. */
+/**
+ * Presence status of a simulated member, as reported in presences.
+ *
+ * @category Testing
+ */
 export type SimulatedStatus = 'online' | 'idle' | 'dnd' | 'offline';
 
-/** A member to put in a simulated guild; every field has a generated default. */
+/**
+ * A member to put in a simulated guild; every field has a generated default.
+ *
+ * @category Testing
+ */
 export interface SimulatedMemberInit {
   /** User id (snowflake string). */
   id?: string;
@@ -46,7 +54,11 @@ export interface SimulatedMemberInit {
   status?: SimulatedStatus;
 }
 
-/** A voice channel of a simulated guild, with the ephemeral data Request Channel Info returns. */
+/**
+ * A voice channel of a simulated guild, with the ephemeral data Request Channel Info returns.
+ *
+ * @category Testing
+ */
 export interface SimulatedVoiceChannelInit {
   /** Channel id (snowflake string). */
   id?: string;
@@ -58,7 +70,11 @@ export interface SimulatedVoiceChannelInit {
   voiceStartTime?: number | null;
 }
 
-/** A soundboard sound of a simulated guild. */
+/**
+ * A soundboard sound of a simulated guild.
+ *
+ * @category Testing
+ */
 export interface SimulatedSoundInit {
   /** Sound id (snowflake string). */
   id?: string;
@@ -77,6 +93,8 @@ export interface SimulatedSoundInit {
  * ```ts
  * new GatewaySimulator({ guilds: [{ name: 'Big', members: 2500 }, { name: 'Small' }] });
  * ```
+ *
+ * @category Testing
  */
 export interface SimulatedGuildInit {
   /** Guild id (snowflake string). Generated ids route guild `i` to shard `i % shards` for small shard counts. */
@@ -98,10 +116,18 @@ export interface SimulatedGuildInit {
   unavailable?: boolean;
 }
 
-/** A guild member object that always carries its user. */
+/**
+ * A guild member object that always carries its user.
+ *
+ * @category Testing
+ */
 export type SimulatedGuildMember = APIGuildMember & Required<Pick<APIGuildMember, 'user'>>;
 
-/** One member of a simulated guild. */
+/**
+ * One member of a simulated guild.
+ *
+ * @category Testing
+ */
 export interface SimulatedMember {
   /** The member object sent in chunks and GUILD_CREATE (always with its user). */
   readonly member: SimulatedGuildMember;
@@ -109,7 +135,11 @@ export interface SimulatedMember {
   readonly status: SimulatedStatus;
 }
 
-/** A voice channel of a simulated guild; `status` and `voiceStartTime` may be changed by tests. */
+/**
+ * A voice channel of a simulated guild; `status` and `voiceStartTime` may be changed by tests.
+ *
+ * @category Testing
+ */
 export interface SimulatedVoiceChannel {
   /** Channel id. */
   readonly id: string;
@@ -121,7 +151,11 @@ export interface SimulatedVoiceChannel {
   voiceStartTime: number | null;
 }
 
-/** A text channel of a simulated guild. */
+/**
+ * A text channel of a simulated guild.
+ *
+ * @category Testing
+ */
 export interface SimulatedTextChannel {
   /** Channel id. */
   readonly id: string;
@@ -129,7 +163,11 @@ export interface SimulatedTextChannel {
   readonly name: string;
 }
 
-/** A resolved guild fixture. */
+/**
+ * A resolved guild fixture.
+ *
+ * @category Testing
+ */
 export interface SimulatedGuild {
   /** Guild id. */
   readonly id: string;
@@ -177,6 +215,8 @@ export class SnowflakeSequence {
  * ```ts
  * shardForGuild('81384788765712384', 2); // 0
  * ```
+ *
+ * @category Testing
  */
 export function shardForGuild(guildId: string, shardCount: number): number {
   return Number((BigInt(guildId) >> 22n) % BigInt(shardCount));

@@ -51,7 +51,11 @@ export class Cooldowns {
   }
 }
 
-/** Snapshot of the daily identify budget in `/gateway/bot`'s shape (protocol §1.1). */
+/**
+ * Snapshot of the daily identify budget in `/gateway/bot`'s shape (protocol §1.1).
+ *
+ * @category Testing
+ */
 export interface SessionStartLimitSnapshot {
   /** Session starts per window. */
   total: number;

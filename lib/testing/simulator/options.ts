@@ -6,7 +6,11 @@ import { InvalidOptionError } from '../../errors.js';
 import { PRIVILEGED_INTENTS } from '../../../types/intents.js';
 import { DEFAULT_GUILD_COUNT, type SimulatedGuildInit } from './guilds.js';
 
-/** Options of {@link GatewaySimulator}; all optional. */
+/**
+ * Options of {@link GatewaySimulator}; all optional.
+ *
+ * @category Testing
+ */
 export interface GatewaySimulatorOptions {
   /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
   port?: number;

@@ -13,7 +13,11 @@ export interface BufferedDispatch {
   readonly json: string;
 }
 
-/** The bot's voice state in one guild, as the last op 4 set it. */
+/**
+ * The bot's voice state in one guild, as the last op 4 set it.
+ *
+ * @category Testing
+ */
 export interface SimulatedVoiceState {
   /** Voice channel joined, or null after leaving. */
   readonly channel_id: string | null;
