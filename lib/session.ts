@@ -12,7 +12,7 @@ import { Identify } from './events/identify.js';
 import { Resume } from './events/resume.js';
 import { Heartbeat } from './events/heartbeat.js';
 import {
-  DisgateError, FatalCloseError, HTTPError, InvalidOptionError, GatewayProtocolError, ReconnectLimitError, SessionClosedError, redactToken,
+  DisgateError, FatalCloseError, HTTPError, InvalidOptionError, ValidationError, GatewayProtocolError, ReconnectLimitError, SessionClosedError, redactToken,
 } from './errors.js';
 import { closeCodePolicy, GatewayCloseCodes, RESUMABLE_CLIENT_CLOSE } from '../types/close-codes.js';
 import { GatewayOpcodes } from '../types/opcodes.js';
@@ -307,7 +307,11 @@ export class Session {
       this.#closeAndReconnect('bad hello', { newSession: false });
       return;
     }
-    this.#heartbeater?.stop();
+    if (this.#heartbeater) {
+      // A second Hello would make us identify twice on one connection (close 4005).
+      this.#bot!.reportError(new GatewayProtocolError('Second Hello on one connection; ignored'), this);
+      return;
+    }
     this.#heartbeater = new Heartbeater(interval, {
       beat: () => void new Heartbeat(this.seq).sendEvent(this.#bot!, this).catch(() => {}),
       zombie: () => this.#closeAndReconnect('zombie connection: no heartbeat ACK', { newSession: false }),
@@ -336,7 +340,8 @@ export class Session {
     } catch (err) {
       if (signal.aborted) return;
       bot.reportError(asError(err), this);
-      this.#closeAndReconnect('handshake failed', { newSession: false });
+      // A resume state that does not even validate (e.g. from a corrupt store) cannot be retried.
+      this.#closeAndReconnect('handshake failed', { newSession: err instanceof ValidationError });
     }
   }
 
