@@ -4,11 +4,21 @@
  */
 
 /**
- * Base class of every error disgate throws or reports.
+ * Base class of every error disgate throws or reports (except {@link InvalidOptionError}, a
+ * `TypeError` because it is a programming mistake). Subclasses carry the details as fields.
+ *
+ * @example
+ * ```ts
+ * bot.on('error', (err, session) => {
+ *   if (err instanceof FatalCloseError) console.error(`shard ${err.shardId} stopped: ${err.code}`);
+ *   else if (err instanceof DisgateError) console.warn(err.name, err.message);
+ * });
+ * ```
  *
  * @category Errors
  */
 export class DisgateError extends Error {
+  /** The class name (`'DisgateError'` or the subclass's), so logs tell the errors apart. */
   override readonly name: string = 'DisgateError';
 }
 
@@ -23,6 +33,7 @@ export class DisgateError extends Error {
  * @category Errors
  */
 export class InvalidOptionError extends TypeError {
+  /** Always `'InvalidOptionError'`. */
   override readonly name = 'InvalidOptionError';
   /**
    * @param option - the option's name, e.g. `'largeThreshold'`
@@ -39,6 +50,7 @@ export class InvalidOptionError extends TypeError {
  * @category Errors
  */
 export class ValidationError extends DisgateError {
+  /** Always `'ValidationError'`. */
   override readonly name = 'ValidationError';
   /**
    * @param field - the payload field, e.g. `'nonce'`
@@ -55,7 +67,13 @@ export class ValidationError extends DisgateError {
  * @category Errors
  */
 export class PayloadTooLargeError extends DisgateError {
+  /** Always `'PayloadTooLargeError'`. */
   override readonly name = 'PayloadTooLargeError';
+  /**
+   * @param op - the opcode of the refused frame
+   * @param size - the frame's size in bytes of UTF-8 JSON
+   * @param limit - the most Discord accepts (4096)
+   */
   constructor(readonly op: number, readonly size: number, readonly limit: number) {
     super(`Payload of op ${op} is ${size} bytes; Discord accepts at most ${limit}. Nothing was sent.`);
   }
@@ -67,7 +85,12 @@ export class PayloadTooLargeError extends DisgateError {
  * @category Errors
  */
 export class MissingIntentError extends DisgateError {
+  /** Always `'MissingIntentError'`. */
   override readonly name = 'MissingIntentError';
+  /**
+   * @param intent - the missing intent's name, e.g. `'GUILD_MEMBERS'`
+   * @param reason - what in the request needs it
+   */
   constructor(readonly intent: string, readonly reason: string) {
     super(`Missing intent ${intent}: ${reason}. Nothing was sent.`);
   }
@@ -79,7 +102,12 @@ export class MissingIntentError extends DisgateError {
  * @category Errors
  */
 export class SessionClosedError extends DisgateError {
+  /** Always `'SessionClosedError'`. */
   override readonly name = 'SessionClosedError';
+  /**
+   * @param shardId - the shard of the closed session
+   * @param reason - why it is closed, for the message
+   */
   constructor(readonly shardId: number, reason = 'the session is closed') {
     super(`Shard ${shardId}: ${reason}`);
   }
@@ -91,7 +119,13 @@ export class SessionClosedError extends DisgateError {
  * @category Errors
  */
 export class FatalCloseError extends DisgateError {
+  /** Always `'FatalCloseError'`. */
   override readonly name = 'FatalCloseError';
+  /**
+   * @param code - the gateway close code, e.g. 4004 (authentication failed)
+   * @param description - Discord's name for the code (from {@link CLOSE_CODES})
+   * @param shardId - the shard whose session ended
+   */
   constructor(readonly code: number, readonly description: string, readonly shardId: number) {
     super(`Shard ${shardId}: gateway closed with ${code} (${description}); not reconnecting`);
   }
@@ -103,7 +137,13 @@ export class FatalCloseError extends DisgateError {
  * @category Errors
  */
 export class ReconnectLimitError extends DisgateError {
+  /** Always `'ReconnectLimitError'`. */
   override readonly name = 'ReconnectLimitError';
+  /**
+   * @param attempts - consecutive failed connection attempts
+   * @param shardId - the shard that gave up
+   * @param lastError - the last attempt's error, when known
+   */
   constructor(readonly attempts: number, readonly shardId: number, readonly lastError?: Error) {
     super(`Shard ${shardId}: gave up after ${attempts} failed reconnect attempts`);
   }
@@ -115,6 +155,7 @@ export class ReconnectLimitError extends DisgateError {
  * @category Errors
  */
 export class GatewayProtocolError extends DisgateError {
+  /** Always `'GatewayProtocolError'`. */
   override readonly name = 'GatewayProtocolError';
 }
 
@@ -124,10 +165,12 @@ export class GatewayProtocolError extends DisgateError {
  * @category Errors
  */
 export class RateLimitedError extends DisgateError {
+  /** Always `'RateLimitedError'`. */
   override readonly name = 'RateLimitedError';
   /**
    * @param opcode - the limited opcode (8 for Request Guild Members)
    * @param retry_after - seconds to wait before trying again
+   * @param meta - the dispatch's `meta`: what was limited (for op 8: `guild_id` and `nonce`)
    */
   constructor(readonly opcode: number, readonly retry_after: number, readonly meta: Readonly<Record<string, unknown>>) {
     super(`Opcode ${opcode} was rate limited by Discord; retry after ${retry_after}s`);
@@ -140,7 +183,13 @@ export class RateLimitedError extends DisgateError {
  * @category Errors
  */
 export class HTTPError extends DisgateError {
+  /** Always `'HTTPError'`. */
   override readonly name = 'HTTPError';
+  /**
+   * @param status - the HTTP status code (0 when no response arrived)
+   * @param url - the requested URL
+   * @param message - what failed
+   */
   constructor(readonly status: number, readonly url: string, message: string) {
     super(`${message} (HTTP ${status} from ${url})`);
   }
@@ -152,7 +201,12 @@ export class HTTPError extends DisgateError {
  * @category Errors
  */
 export class BackendError extends DisgateError {
+  /** Always `'BackendError'`. */
   override readonly name = 'BackendError';
+  /**
+   * @param message - what failed
+   * @param options - `cause`: the backend's own error
+   */
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }

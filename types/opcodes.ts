@@ -17,13 +17,21 @@ export { GatewayOpcodes };
  * @category Gateway vocabulary
  */
 export const SendOpcodes = {
+  /** 1: keeps the connection alive; carries the last sequence number. */
   Heartbeat: GatewayOpcodes.Heartbeat,
+  /** 2: starts a new session. */
   Identify: GatewayOpcodes.Identify,
+  /** 3: Presence Update. */
   UpdateStatusData: GatewayOpcodes.PresenceUpdate,
+  /** 4: Voice State Update (join, move or leave a voice channel). */
   UpdateVoiceStateData: GatewayOpcodes.VoiceStateUpdate,
+  /** 6: resumes a dropped session. */
   Resume: GatewayOpcodes.Resume,
+  /** 8: asks for guild members; answered by `GUILD_MEMBERS_CHUNK` dispatches. */
   RequestGuildMembers: GatewayOpcodes.RequestGuildMembers,
+  /** 31: asks for guilds' soundboard sounds; answered by `SOUNDBOARD_SOUNDS` dispatches. */
   RequestSoundboardSounds: GatewayOpcodes.RequestSoundboardSounds,
+  /** 43: asks for ephemeral channel fields; answered by `CHANNEL_INFO` dispatches. */
   RequestChannelInfo: GatewayOpcodes.RequestChannelInfo,
 } as const;
 

@@ -31,9 +31,13 @@ export { GatewayRequestChannelInfoField, ActivityType, PresenceUpdateStatus } fr
  * @category Gateway vocabulary
  */
 export interface GatewayFrame {
+  /** The opcode. */
   op: number;
+  /** The payload data; its shape depends on `op` (and `t` for dispatches). */
   d?: unknown;
+  /** Sequence number of a dispatch (op 0); `null` otherwise. */
   s?: number | null;
+  /** Event name of a dispatch (op 0), e.g. `'MESSAGE_CREATE'`; `null` otherwise. */
   t?: string | null;
 }
 
@@ -43,7 +47,10 @@ export interface GatewayFrame {
  * @category Gateway vocabulary
  */
 export interface SessionInfo {
+  /** `session_id` from READY. */
   session_id: string;
+  /** The last sequence number received: a resume replays everything after it. */
   seq: number;
+  /** `resume_gateway_url` from READY: where the resume must connect. */
   resume_gateway_url: string;
 }
