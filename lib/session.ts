@@ -197,18 +197,23 @@ export class Session {
    *
    * @internal Called by {@link SendEvent.sendEvent}; use that instead.
    */
-  async transmit(event: SendEvent, options?: SendOptions): Promise<void> {
-    if (this.status === 'closed' || this.status === 'idle') throw new SessionClosedError(this.shard[0], `the session is ${this.status}`);
-    const text = encodeFrame(event);
+  transmit(event: SendEvent, options?: SendOptions): Promise<void> {
+    if (this.status === 'closed' || this.status === 'idle') return Promise.reject(new SessionClosedError(this.shard[0], `the session is ${this.status}`));
+    let text: string;
+    try {
+      text = encodeFrame(event);
+      options?.signal?.throwIfAborted();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     switch (event.op) {
       case GatewayOpcodes.Heartbeat:
         this.#writeHeartbeat(text);
-        return;
+        return Promise.resolve();
       case GatewayOpcodes.Identify:
       case GatewayOpcodes.Resume:
         return this.#sendHandshake(text, options?.signal);
       default:
-        options?.signal?.throwIfAborted();
         return this.#queue.push(text, options?.signal);
     }
   }

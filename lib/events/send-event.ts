@@ -67,8 +67,8 @@ export abstract class SendEvent<D = unknown> {
    * waits for the session's bucket, encodes the frame and refuses oversized ones; `Identify`
    * overrides it to take the bot's identify bucket first.
    */
-  protected async deliver(_bot: Client, session: Session, options?: SendOptions): Promise<void> {
-    await session.transmit(this, options);
+  protected deliver(_bot: Client, session: Session, options?: SendOptions): Promise<void> {
+    return session.transmit(this, options);
   }
 
   /**
@@ -80,9 +80,14 @@ export abstract class SendEvent<D = unknown> {
    * @throws `MissingIntentError` when the bot's intents do not allow the request
    * @throws `SessionClosedError` when the session is closed
    */
-  async sendEvent(bot: Client, session: Session, options?: SendOptions): Promise<void> {
-    this.checkBot(bot);
-    await this.deliver(bot, session, options);
+  sendEvent(bot: Client, session: Session, options?: SendOptions): Promise<void> {
+    // Not `async`: the send path is hot, and every async layer costs a promise and a tick.
+    try {
+      this.checkBot(bot);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.deliver(bot, session, options);
   }
 
   /**
