@@ -2,7 +2,32 @@
  * disgate: a Discord Gateway (API v10) client. Send events are data classes mirroring Discord's
  * payloads; every frame goes through a pluggable {@link RateLimiter}.
  *
+ * @categoryDescription Client and Session
+ * The bot ({@link Client}: token, intents, handlers, app-wide buckets) and its gateway
+ * connections ({@link Session}: one per shard, kept alive through heartbeats, resumes and close codes).
+ *
+ * @categoryDescription Send events
+ * One data class per client-sent payload, fields exactly as in Discord's docs, validated in the
+ * constructor; `sendEvent(bot, session)` waits for the buckets, then writes the frame.
+ *
+ * @categoryDescription Rate limiting
+ * The {@link RateLimiter} interface, its in-memory and Redis implementations, and the buckets
+ * disgate fills: 120 frames per 60 s per connection (less the heartbeat reserve) and
+ * `identify:<shard_id % max_concurrency>` (1 per 5 s).
+ *
+ * @categoryDescription Stores and forwarding
+ * Resume state that survives a restart ({@link SessionStore}) and dispatches sent to other
+ * processes ({@link GatewayForwarder}, {@link RedisStreamSink}).
+ *
+ * @categoryDescription Gateway vocabulary
+ * Opcodes, close codes and their policy, intents, dispatch names and payload types, built on
+ * `discord-api-types/v10`.
+ *
+ * @categoryDescription Errors
+ * Every error disgate throws or reports; each names what went wrong in fields, never the token.
+ *
  * @packageDocumentation
+ * @module disgate
  */
 export { Client, shardForGuild } from './client.js';
 export type { ClientOptions, ClientEvents, DispatchHandler, AnyDispatchListener, ShardsOption, ShardSlice, IdentifyProperties } from './client.js';

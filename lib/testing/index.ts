@@ -1,3 +1,15 @@
+/**
+ * `disgate/testing`: test bots and rate limiters offline. {@link GatewaySimulator} is a strict
+ * local Discord gateway (HTTP `GET /gateway/bot` and the WebSocket on one loopback port) with
+ * fault injection; {@link testRateLimiter} is the conformance suite every {@link disgate!RateLimiter}
+ * must pass.
+ *
+ * @categoryDescription Testing
+ * The simulator, its options, events and guild fixtures, and the rate-limiter conformance suite.
+ *
+ * @packageDocumentation
+ * @module disgate/testing
+ */
 export { testRateLimiter, type RateLimiterConformanceOptions } from './conformance.js';
 export { GatewaySimulator, type WaitOptions } from './simulator.js';
 export type { GatewaySimulatorOptions } from './simulator/options.js';
