@@ -1,0 +1,205 @@
+/**
+ * A RateLimiter written from scratch: a sliding log of grant times per bucket, a FIFO of
+ * waiters, and one timer per bucket armed for exactly when the oldest grant leaves the window.
+ * It passes disgate's conformance suite (`testRateLimiter` from `disgate/testing`), which is how
+ * you would check your own limiter, e.g. one backed by your database.
+ *
+ * Run it: `npx tsx examples/custom-ratelimiter.ts`. Without DISCORD_TOKEN it starts the built-in
+ * GatewaySimulator with two shards and `max_concurrency` 1, so the second identify waits 5 s on
+ * the bucket `identify:0`, and the limiter logs that wait.
+ *
+ * Check it:
+ * ```ts
+ * import { testRateLimiter } from 'disgate/testing';
+ * testRateLimiter('SlidingLogRateLimiter', () => new SlidingLogRateLimiter(), { fakeTimers: true });
+ * ```
+ */
+import { pathToFileURL } from 'node:url';
+import { Client, GatewayIntentBits, Session, UpdateStatusData } from '../lib/index.js';
+import type { AcquireOptions, Bucket, BucketRule, RateLimiter } from '../lib/index.js';
+import { GatewaySimulator } from '../lib/testing/index.js';
+
+/** One caller waiting for a unit. */
+interface Waiter {
+  resolve(): void;
+  reject(reason: unknown): void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** A bucket: the latest rule for its id, grant times inside the window (oldest first), waiters. */
+interface LogBucket {
+  rule: BucketRule;
+  grants: number[];
+  waiters: Waiter[];
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** Options of {@link SlidingLogRateLimiter}. */
+export interface SlidingLogOptions {
+  /** Told whenever a caller has to wait, and how long the bucket needs until a unit frees. */
+  onWait?: (rule: BucketRule, waitMs: number) => void;
+}
+
+/**
+ * A {@link RateLimiter} keeping, per bucket, the times of the grants inside the window. A unit is
+ * free while fewer than `limit` grants are younger than `interval` ms; waiters are served first
+ * come, first served; nothing polls, a bucket's only timer fires when its oldest grant expires.
+ *
+ * @example
+ * ```ts
+ * const limiter = new SlidingLogRateLimiter({ onWait: (rule, ms) => console.log(`${rule.id} waits ${ms} ms`) });
+ * const bot = new Client({ token, intents, rateLimiter: limiter });      // identify buckets
+ * const session = new Session({ shard: [0, 1], rateLimiter: limiter });  // per-connection bucket
+ * ```
+ */
+export class SlidingLogRateLimiter implements RateLimiter {
+  readonly #buckets = new Map<string, LogBucket>();
+
+  constructor(private readonly options: SlidingLogOptions = {}) {}
+
+  /**
+   * Waits until the bucket has a free unit, then takes it.
+   *
+   * @throws the signal's reason when aborted before a unit was granted
+   * @throws TypeError when the rule's limit or interval is not positive
+   */
+  acquire(rule: BucketRule, options: AcquireOptions = {}): Promise<void> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (!(Number.isInteger(rule.limit) && rule.limit > 0 && rule.interval > 0)) {
+      return Promise.reject(new TypeError(`bad rule for ${rule.id}: limit and interval must be positive`));
+    }
+    const bucket = this.#bucket(rule);
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, signal, onAbort: undefined };
+      if (signal) {
+        waiter.onAbort = () => {
+          bucket.waiters = bucket.waiters.filter((w) => w !== waiter);
+          reject(signal.reason);
+          if (bucket.waiters.length === 0) this.#disarm(bucket);
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      bucket.waiters.push(waiter);
+      this.#serve(bucket);
+      if (bucket.waiters.includes(waiter)) this.options.onWait?.(rule, this.#freesAt(bucket) - Date.now());
+    });
+  }
+
+  /** A snapshot of the bucket, or undefined if it was never used. */
+  async getBucket(id: string): Promise<Bucket | undefined> {
+    const bucket = this.#buckets.get(id);
+    if (!bucket) return undefined;
+    this.#prune(bucket, Date.now());
+    const { rule, grants, waiters } = bucket;
+    return {
+      id,
+      limit: rule.limit,
+      remaining: Math.max(0, rule.limit - grants.length),
+      pending: waiters.length,
+      reset: grants.length === 0 ? 0 : grants[0]! + rule.interval,
+    };
+  }
+
+  #bucket(rule: BucketRule): LogBucket {
+    let bucket = this.#buckets.get(rule.id);
+    if (!bucket) {
+      // New ids come with every new connection; forget the buckets whose window has passed.
+      this.#sweep();
+      bucket = { rule, grants: [], waiters: [], timer: undefined };
+      this.#buckets.set(rule.id, bucket);
+    }
+    // The latest rule wins, so a limit that changes (e.g. a new heartbeat interval) applies at once.
+    bucket.rule = rule;
+    return bucket;
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [id, bucket] of this.#buckets) {
+      this.#prune(bucket, now);
+      if (bucket.grants.length === 0 && bucket.waiters.length === 0) this.#buckets.delete(id);
+    }
+  }
+
+  /** When the next unit frees: the grant `limit` places back leaves the window. */
+  #freesAt(bucket: LogBucket): number {
+    return bucket.grants[bucket.grants.length - bucket.rule.limit]! + bucket.rule.interval;
+  }
+
+  #prune(bucket: LogBucket, now: number): void {
+    const { grants, rule } = bucket;
+    let expired = 0;
+    while (expired < grants.length && grants[expired]! + rule.interval <= now) expired++;
+    if (expired > 0) grants.splice(0, expired);
+  }
+
+  /** Grants units to the waiters at the front while there are free ones; arms the timer for the rest. */
+  #serve(bucket: LogBucket): void {
+    const now = Date.now();
+    this.#prune(bucket, now);
+    while (bucket.waiters.length > 0 && bucket.grants.length < bucket.rule.limit) {
+      const waiter = bucket.waiters.shift()!;
+      if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+      bucket.grants.push(now);
+      waiter.resolve();
+    }
+    if (bucket.waiters.length > 0 && bucket.timer === undefined) {
+      bucket.timer = setTimeout(() => {
+        bucket.timer = undefined;
+        this.#serve(bucket);
+      }, Math.max(0, this.#freesAt(bucket) - now));
+    }
+  }
+
+  #disarm(bucket: LogBucket): void {
+    clearTimeout(bucket.timer);
+    bucket.timer = undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const log = (what: string): void => console.log(`${((Date.now() - started) / 1000).toFixed(2).padStart(6)}s  ${what}`);
+  const token = process.env.DISCORD_TOKEN;
+  const simulator = token ? undefined : await GatewaySimulator.create({ token: 'example-token', shards: 2, maxConcurrency: 1, guilds: 4 });
+  if (simulator) log(`no DISCORD_TOKEN: using the built-in gateway simulator at ${simulator.url}`);
+
+  // One limiter in both roles: the bot's identify buckets and every session's connection bucket.
+  const limiter = new SlidingLogRateLimiter({ onWait: (rule, ms) => log(`limiter: ${rule.id} is full; waiting ${ms} ms`) });
+  const bot = new Client({
+    token: token ?? 'example-token',
+    intents: GatewayIntentBits.Guilds,
+    rateLimiter: limiter,
+    ...(simulator && { apiURL: simulator.apiURL }),
+  });
+  bot.on('error', (error) => log(`error: ${error.message}`));
+  simulator?.on('identify', (e) => log(`gateway: shard ${e.shard[0]} identified`));
+
+  const { shards } = await bot.getGatewayBot();
+  const sessions = Array.from({ length: shards }, (_, id) => new Session({ shard: [id, shards], rateLimiter: limiter }));
+  log(`connecting ${shards} shards (max_concurrency ${(await bot.getGatewayBot()).session_start_limit.max_concurrency})...`);
+  await Promise.all(sessions.map((s) => s.connect(bot)));
+  log('all shards READY');
+
+  await new UpdateStatusData({ since: null, activities: [{ name: 'a custom limiter', type: 3 }], status: 'online', afk: false }).sendEvents(bot);
+  for (const session of sessions) {
+    const bucket = await limiter.getBucket(session.connectionBucket!.id);
+    log(`shard ${session.shard[0]}: bucket ${bucket!.id}: ${bucket!.remaining} of ${bucket!.limit} frames left this minute`);
+  }
+  const identify = await limiter.getBucket('identify:0');
+  log(`identify:0: ${identify?.remaining ?? 1} of ${identify?.limit ?? 1} left, frees at ${identify?.reset ? new Date(identify.reset).toISOString() : 'now'}`);
+
+  await bot.close();
+  await simulator?.close();
+  log('done');
+}
+
+// Run only when executed directly, so tests can import the class.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

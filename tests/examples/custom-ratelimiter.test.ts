@@ -1,0 +1,56 @@
+/**
+ * The user-written limiter of examples/custom-ratelimiter.ts passes the same conformance suite
+ * as the built-in limiters, and does its job inside a bot.
+ */
+import { describe, it, mock, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { testRateLimiter } from '../../lib/testing/index.js';
+import { GatewayOpcodes, Session, UpdateStatusData } from '../../lib/index.js';
+import type { BucketRule } from '../../lib/index.js';
+import { SlidingLogRateLimiter } from '../../examples/custom-ratelimiter.js';
+import { harness, eventually, type Harness } from '../helpers/gateway.js';
+import { advanceQuietly, advanceQuietlyUntil, maxInWindow, sent } from '../helpers/e2e.js';
+
+testRateLimiter('SlidingLogRateLimiter (examples/custom-ratelimiter.ts)', () => new SlidingLogRateLimiter(), { fakeTimers: true });
+
+describe('SlidingLogRateLimiter in a bot', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.cleanup();
+    h = undefined;
+    mock.restoreAll();
+  });
+
+  it('holds the identify buckets and the connection buckets of two shards, reporting its waits', async () => {
+    const waits: Array<{ id: string; ms: number }> = [];
+    const limiter = new SlidingLogRateLimiter({ onWait: (rule: BucketRule, ms: number) => waits.push({ id: rule.id, ms }) });
+    h = await harness({ sim: { shards: 2, guilds: 4 }, client: { rateLimiter: limiter } });
+    const identifies: number[] = [];
+    h.sim.on('identify', () => identifies.push(Date.now()));
+    const sessions = [0, 1].map((id) => new Session({ shard: [id, 2], rateLimiter: limiter }));
+    try {
+      const connected = Promise.all(sessions.map((s) => s.connect(h!.bot)));
+      await advanceQuietlyUntil(h.sim, () => sessions.every((s) => s.status === 'ready'), 'both shards', { step: 500, max: 20_000 });
+      await connected;
+      assert.equal(identifies.length, 2);
+      assert.equal(identifies[1]! - identifies[0]!, 5000, 'max_concurrency 1: the second identify waits 5 s');
+      assert.deepEqual(waits.map((w) => w.id), ['identify:0']);
+      assert.equal(waits[0]!.ms, 5000);
+
+      // 130 frames on shard 0: 116 at once, the rest when the connection's window frees.
+      const sends = Array.from({ length: 130 }, (_, i) =>
+        new UpdateStatusData({ since: i, activities: [], status: 'online', afk: false }).sendEvent(h!.bot, sessions[0]!));
+      await eventually(() => sent(h!.sim, { op: GatewayOpcodes.PresenceUpdate }).length === 116, '116 frames');
+      const bucket = await limiter.getBucket(sessions[0]!.connectionBucket!.id);
+      assert.equal(bucket?.remaining, 0);
+      await advanceQuietly(h.sim, 60_000, 1000);
+      await Promise.all(sends);
+      const frames = sent(h.sim, { op: GatewayOpcodes.PresenceUpdate });
+      assert.deepEqual(frames.map((f) => (f.d as { since: number }).since), Array.from({ length: 130 }, (_, i) => i));
+      assert.ok(maxInWindow(sent(h.sim).filter((f) => f.connection === frames[0]!.connection).map((f) => f.at), 60_000) <= 120);
+      assert.ok(!h.closes.some((c) => c.code === 4008));
+    } finally {
+      await Promise.all(sessions.map((s) => s.disconnect()));
+    }
+  });
+});
