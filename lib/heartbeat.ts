@@ -70,6 +70,14 @@ export class Heartbeater {
  * fits in 60 s, plus one for the jittered first beat or a server-requested beat. 3 at 41250 ms,
  * leaving 117 frames a minute for everything else (design §4).
  *
+ * @param interval - the `heartbeat_interval` from Hello, in ms
+ * @param windowMs - the rate-limit window, in ms (Discord's is 60 s)
+ * @example
+ * ```ts
+ * heartbeatReserve(41250);       // 3
+ * 120 - heartbeatReserve(41250); // 117 frames a minute for send events
+ * ```
+ *
  * @category Rate limiting
  */
 export function heartbeatReserve(interval: number, windowMs = 60_000): number {

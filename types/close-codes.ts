@@ -56,7 +56,14 @@ export const CLOSE_CODES: Readonly<Record<number, CloseCodePolicy>> = {
 export const DEFAULT_CLOSE_POLICY: CloseCodePolicy = { description: 'Connection lost', reconnect: true, newSession: false };
 
 /**
- * Looks up the policy for a close code.
+ * Looks up the policy for a close code; codes absent from {@link CLOSE_CODES} get
+ * {@link DEFAULT_CLOSE_POLICY} (reconnect and resume).
+ *
+ * @example
+ * ```ts
+ * closeCodePolicy(4009); // { description: 'Session timed out', reconnect: true, newSession: true }
+ * closeCodePolicy(1006); // { description: 'Connection lost', reconnect: true, newSession: false }
+ * ```
  *
  * @category Gateway vocabulary
  */

@@ -56,6 +56,11 @@ export const INTENT_NAMES: Readonly<Record<number, string>> = {
 /**
  * Names of every bit set in `intents`, e.g. `['GUILDS', 'GUILD_MEMBERS']`.
  *
+ * @example
+ * ```ts
+ * intentNames(GatewayIntentBits.Guilds | GatewayIntentBits.GuildMembers); // ['GUILDS', 'GUILD_MEMBERS']
+ * ```
+ *
  * @category Gateway vocabulary
  */
 export function intentNames(intents: number): string[] {
