@@ -5,8 +5,8 @@
  * you would check your own limiter, e.g. one backed by your database.
  *
  * Run it: `npx tsx examples/custom-ratelimiter.ts`. Without DISCORD_TOKEN it starts the built-in
- * GatewaySimulator with two shards and `max_concurrency` 1, so the second identify waits 5 s on
- * the bucket `identify:0`, and the limiter logs that wait.
+ * GatewaySimulator with two shards and `max_concurrency` 1, so the second identify waits 5 s
+ * (plus the limiter's margin) on the bucket `identify:0`, and the limiter logs that wait.
  *
  * Check it:
  * ```ts
@@ -30,6 +30,8 @@ interface Waiter {
 /** A bucket: the latest rule for its id, grant times inside the window (oldest first), waiters. */
 interface LogBucket {
   rule: BucketRule;
+  /** The rule's interval plus the margin. */
+  window: number;
   grants: number[];
   waiters: Waiter[];
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -39,6 +41,13 @@ interface LogBucket {
 export interface SlidingLogOptions {
   /** Told whenever a caller has to wait, and how long the bucket needs until a unit frees. */
   onWait?: (rule: BucketRule, waitMs: number) => void;
+  /**
+   * Extra ms added to a bucket's window (default none). A limit the other side measures on
+   * arrival, like Discord's 5 s between identifies of one bucket, can be broken by network
+   * jitter alone: two frames sent exactly 5000 ms apart may arrive 4990 ms apart. A margin of a
+   * few hundred ms absorbs that.
+   */
+  margin?: (rule: BucketRule) => number;
 }
 
 /**
@@ -98,7 +107,7 @@ export class SlidingLogRateLimiter implements RateLimiter {
       limit: rule.limit,
       remaining: Math.max(0, rule.limit - grants.length),
       pending: waiters.length,
-      reset: grants.length === 0 ? 0 : grants[0]! + rule.interval,
+      reset: grants.length === 0 ? 0 : grants[0]! + bucket.window,
     };
   }
 
@@ -107,11 +116,12 @@ export class SlidingLogRateLimiter implements RateLimiter {
     if (!bucket) {
       // New ids come with every new connection; forget the buckets whose window has passed.
       this.#sweep();
-      bucket = { rule, grants: [], waiters: [], timer: undefined };
+      bucket = { rule, window: rule.interval, grants: [], waiters: [], timer: undefined };
       this.#buckets.set(rule.id, bucket);
     }
     // The latest rule wins, so a limit that changes (e.g. a new heartbeat interval) applies at once.
     bucket.rule = rule;
+    bucket.window = rule.interval + (this.options.margin?.(rule) ?? 0);
     return bucket;
   }
 
@@ -125,13 +135,13 @@ export class SlidingLogRateLimiter implements RateLimiter {
 
   /** When the next unit frees: the grant `limit` places back leaves the window. */
   #freesAt(bucket: LogBucket): number {
-    return bucket.grants[bucket.grants.length - bucket.rule.limit]! + bucket.rule.interval;
+    return bucket.grants[bucket.grants.length - bucket.rule.limit]! + bucket.window;
   }
 
   #prune(bucket: LogBucket, now: number): void {
-    const { grants, rule } = bucket;
+    const { grants, window } = bucket;
     let expired = 0;
-    while (expired < grants.length && grants[expired]! + rule.interval <= now) expired++;
+    while (expired < grants.length && grants[expired]! + window <= now) expired++;
     if (expired > 0) grants.splice(0, expired);
   }
 
@@ -167,7 +177,11 @@ async function main(): Promise<void> {
   if (simulator) log(`no DISCORD_TOKEN: using the built-in gateway simulator at ${simulator.url}`);
 
   // One limiter in both roles: the bot's identify buckets and every session's connection bucket.
-  const limiter = new SlidingLogRateLimiter({ onWait: (rule, ms) => log(`limiter: ${rule.id} is full; waiting ${ms} ms`) });
+  // Identifies get a 250 ms margin against network jitter (see SlidingLogOptions.margin).
+  const limiter = new SlidingLogRateLimiter({
+    onWait: (rule, ms) => log(`limiter: ${rule.id} is full; waiting ${ms} ms`),
+    margin: (rule) => (rule.id.startsWith('identify:') ? 250 : 0),
+  });
   const bot = new Client({
     token: token ?? 'example-token',
     intents: GatewayIntentBits.Guilds,
@@ -187,6 +201,10 @@ async function main(): Promise<void> {
   for (const session of sessions) {
     const bucket = await limiter.getBucket(session.connectionBucket!.id);
     log(`shard ${session.shard[0]}: bucket ${bucket!.id}: ${bucket!.remaining} of ${bucket!.limit} frames left this minute`);
+  }
+  if (simulator) {
+    const refused = simulator.frames.filter((f) => f.direction === 'out' && f.op === 9).length;
+    log(`gateway: ${simulator.frames.filter((f) => f.direction === 'in' && f.op === 2).length} identifies received, ${refused} refused`);
   }
   const identify = await limiter.getBucket('identify:0');
   log(`identify:0: ${identify?.remaining ?? 1} of ${identify?.limit ?? 1} left, frees at ${identify?.reset ? new Date(identify.reset).toISOString() : 'now'}`);

@@ -13,6 +13,24 @@ import { advanceQuietly, advanceQuietlyUntil, maxInWindow, sent } from '../helpe
 
 testRateLimiter('SlidingLogRateLimiter (examples/custom-ratelimiter.ts)', () => new SlidingLogRateLimiter(), { fakeTimers: true });
 
+describe('SlidingLogRateLimiter margin', () => {
+  it('widens the window of the buckets it applies to, and only those', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+    const limiter = new SlidingLogRateLimiter({ margin: (rule) => (rule.id.startsWith('identify:') ? 250 : 0) });
+    const grants: Array<[string, number]> = [];
+    const take = (id: string): Promise<void> => limiter.acquire({ id, limit: 1, interval: 5000 }).then(() => { grants.push([id, Date.now() - 1_000_000]); });
+    const all = Promise.all([take('identify:0'), take('identify:0'), take('other'), take('other')]);
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let ms = 0; ms < 6000; ms += 50) {
+      t.mock.timers.tick(50);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await all;
+    assert.deepEqual(grants.sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0])), [['identify:0', 0], ['other', 0], ['other', 5000], ['identify:0', 5250]]);
+    assert.equal((await limiter.getBucket('identify:0'))?.reset, 1_000_000 + 5250 + 5250);
+  });
+});
+
 describe('SlidingLogRateLimiter in a bot', () => {
   let h: Harness | undefined;
   afterEach(async () => {
