@@ -169,6 +169,26 @@ describe('While reconnecting and after closing', () => {
     });
   }
 
+  it('frames sent while the session identifies anew (op 9 false) go out after READY, in order', async () => {
+    h = await harness();
+    await h.session.connect(h.bot);
+    const firstId = h.session.id;
+    h.sim.invalidateSession(false);
+    await eventually(() => h!.session.status !== 'ready', 'the session notices');
+    const sends = [1, 2, 3].map((i) => outcome(presence(i).sendEvent(h!.bot, h!.session)));
+    // The new identify waits 1-5 s (fake time).
+    await quiesce(h.sim);
+    assert.ok(sends.every((s) => s.state === 'pending'));
+    const identified = h.sim.waitFor('identify', LONG);
+    await h.advanceUntil(() => sends.every((s) => s.state === 'sent'), 'queued frames sent', { step: 250, max: 30_000 });
+    const { connection, sessionId } = await identified;
+    assert.notEqual(sessionId, firstId);
+    const readyAt = h.sim.frames.findIndex((f) => f.direction === 'out' && f.connection === connection && f.t === 'READY');
+    const after = h.sim.frames.filter((f, i) => f.direction === 'in' && f.op === GatewayOpcodes.PresenceUpdate && i > readyAt);
+    assert.deepEqual(presenceIndexes(after), [1, 2, 3]);
+    assert.ok(after.every((f) => f.connection === connection));
+  });
+
   it('frames waiting on a full bucket go out on the resumed connection with its fresh budget', async () => {
     h = await harness();
     await h.session.connect(h.bot);
