@@ -63,9 +63,9 @@ export abstract class SendEvent<D = unknown> {
   protected checkBot(_bot: Client): void {}
 
   /**
-   * Puts this event on one session's wire. The default hands it to `session.transmit`, which
-   * waits for the session's bucket, encodes the frame and refuses oversized ones; `Identify`
-   * overrides it to take the bot's identify bucket first.
+   * Puts this event on one session's wire. The default hands it to the session, which waits for
+   * the session's bucket, encodes the frame and refuses oversized ones; `Identify` overrides it
+   * to take the bot's identify bucket first.
    */
   protected deliver(_bot: Client, session: Session, options?: SendOptions): Promise<void> {
     return session.transmit(this, options);

@@ -2,8 +2,9 @@ import type { SessionInfo } from '../../types/payloads.js';
 import type { SessionStore } from './types.js';
 
 /**
- * The default {@link SessionStore}: keeps each shard's session in this process's memory, so a
- * session can resume after a reconnect but not after a restart (use `RedisSessionStore` for that).
+ * A {@link SessionStore} in this process's memory: a new `Session` for the same shard in this
+ * process resumes from it (e.g. after `disconnect(4000)`), but nothing survives a restart (use
+ * `RedisSessionStore` for that). A client has no store unless one is passed as its `store` option.
  * Values are copied in and out; changing an object after `set` does not change the store.
  *
  * @example
