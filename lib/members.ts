@@ -112,6 +112,9 @@ export class MemberChunkCollector {
    * nonce (or with an empty one, which Discord would not echo) gets a fresh random nonce.
    * Register before sending, so no chunk can arrive unclaimed.
    *
+   * @param request - the request to register; its nonce is kept, or one is generated
+   * @param options - `signal` to withdraw it, `shardId` it goes out on
+   *
    * @throws {@link ValidationError} when the request's nonce is already pending
    * @throws the signal's reason when `options.signal` is already aborted
    */
@@ -151,7 +154,10 @@ export class MemberChunkCollector {
    * Registers `request`, sends it through `send`, and resolves with the collected members.
    * If sending fails the request is forgotten and the send error is thrown.
    *
+   * @param request - the request to send
    * @param send - writes the event, e.g. `(event) => event.sendEvent(bot, session, { signal })`
+   * @param options - `signal` to withdraw it, `shardId` it goes out on
+   *
    * @throws `RateLimitedError` when Discord answers with `RATE_LIMITED` (see `retry_after`)
    * @throws whatever `send` throws (`MissingIntentError`, `SessionClosedError`, ...)
    */
@@ -168,6 +174,8 @@ export class MemberChunkCollector {
 
   /**
    * Takes one `GUILD_MEMBERS_CHUNK` dispatch.
+   *
+   * @param d - the dispatch payload
    *
    * @returns whether the chunk belonged to a pending request (duplicates of a chunk already
    * received count as belonging, and are ignored)
@@ -196,6 +204,8 @@ export class MemberChunkCollector {
    * Takes one `RATE_LIMITED` dispatch: a Request Guild Members refused by Discord's
    * 1-per-guild-per-30-s limit rejects with `RateLimitedError` (`retry_after` in seconds).
    *
+   * @param d - the dispatch payload
+   *
    * @returns whether it answered a pending request
    */
   onRateLimited(d: GatewayRateLimitedDispatchData): boolean {
@@ -211,6 +221,9 @@ export class MemberChunkCollector {
   /**
    * Forgets one pending request and rejects its result with `error`.
    *
+   * @param nonce - the nonce of the request
+   * @param error - what its result rejects with
+   *
    * @returns whether the nonce was pending
    */
   cancel(nonce: string, error: unknown): boolean {
@@ -223,6 +236,9 @@ export class MemberChunkCollector {
   /**
    * Rejects every pending request (or only those of `shardId`) with `error`, e.g. a
    * `SessionClosedError` when the session closes or is invalidated and the chunks cannot come.
+   *
+   * @param error - what the results reject with
+   * @param shardId - only the requests sent on this shard; all when omitted
    */
   cancelAll(error: unknown, shardId?: number): void {
     for (const [nonce, entry] of [...this.#pending]) {

@@ -117,6 +117,33 @@ test('every class outside Errors has an @example', async () => {
   assert.deepEqual(missing, []);
 });
 
+/**
+ * Parameters TypeDoc's validation does not check. Still to be documented by the owner of
+ * lib/client.ts and lib/session.ts; remove an entry once its `@param`s are written.
+ */
+const PARAMS_PENDING = new Set([
+  'disgate.Client.constructor', 'disgate.Client.acquireIdentify', 'disgate.Client.close', 'disgate.Client.getGatewayBot',
+  'disgate.Client.handle', 'disgate.Client.handleAny', 'disgate.Client.requestGuildMembers', 'disgate.Client.reshard',
+  'disgate.Client.sessionForGuild', 'disgate.shardForGuild',
+  'disgate.Session.constructor', 'disgate.Session.connect', 'disgate.Session.disconnect',
+]);
+
+test('every parameter of a documented function or method has a description', async () => {
+  const { project } = await docs;
+  const missing: string[] = [];
+  const visit = (reflection: DeclarationReflection, path: string): void => {
+    for (const signature of reflection.signatures ?? []) {
+      const undocumented = (signature.parameters ?? []).filter((p) => !p.comment?.summary.length).map((p) => p.name);
+      if (undocumented.length && !PARAMS_PENDING.has(path)) missing.push(`${path}(${undocumented.join(', ')})`);
+    }
+    for (const child of reflection.children ?? []) {
+      if (!child.flags.isInherited && !child.flags.isExternal) visit(child, `${path}.${child.name}`);
+    }
+  };
+  for (const mod of project.children ?? []) visit(mod, mod.name);
+  assert.deepEqual(missing, [], 'add @param lines for these');
+});
+
 test('an undocumented export makes the same configuration warn', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'disgate-docs-'));
   t.after(() => rm(dir, { recursive: true, force: true }));

@@ -59,6 +59,8 @@ export const DEFAULT_CLOSE_POLICY: CloseCodePolicy = { description: 'Connection 
  * Looks up the policy for a close code; codes absent from {@link CLOSE_CODES} get
  * {@link DEFAULT_CLOSE_POLICY} (reconnect and resume).
  *
+ * @param code - the WebSocket close code
+ *
  * @example
  * ```ts
  * closeCodePolicy(4009); // { description: 'Session timed out', reconnect: true, newSession: true }

@@ -56,6 +56,8 @@ export const INTENT_NAMES: Readonly<Record<number, string>> = {
 /**
  * Names of every bit set in `intents`, e.g. `['GUILDS', 'GUILD_MEMBERS']`.
  *
+ * @param intents - an intent bitfield
+ *
  * @example
  * ```ts
  * intentNames(GatewayIntentBits.Guilds | GatewayIntentBits.GuildMembers); // ['GUILDS', 'GUILD_MEMBERS']

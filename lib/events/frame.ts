@@ -16,6 +16,8 @@ function wire(event: SendEvent): string {
 /**
  * Size in bytes of `event`'s frame as it goes on the wire (UTF-8 JSON), without refusing it.
  *
+ * @param event - the send event to measure
+ *
  * @example
  * ```ts
  * frameSize(new Heartbeat(251)); // 16: {"op":1,"d":251}
@@ -30,6 +32,8 @@ export function frameSize(event: SendEvent): number {
 /**
  * Encodes `event` as the exact text frame `{"op":N,"d":...}` (one `JSON.stringify`), refusing
  * frames Discord would answer with close 4002.
+ *
+ * @param event - the send event to encode
  *
  * @throws {@link PayloadTooLargeError} when the frame exceeds {@link MAX_SEND_FRAME_BYTES} (4096) bytes
  *

@@ -108,7 +108,13 @@ export class Identify extends SendEvent<GatewayIdentifyData> implements GatewayI
     return this.shard?.[0] ?? 0;
   }
 
-  /** Waits for the bot's identify bucket and daily budget, then writes the frame. */
+  /**
+   * Waits for the bot's identify bucket and daily budget, then writes the frame.
+   *
+   * @param bot - the bot whose identify bucket and daily budget are taken
+   * @param session - the session to write on
+   * @param options - `signal` withdraws the frame while it waits
+   */
   protected override async deliver(bot: Client, session: Session, options?: SendOptions): Promise<void> {
     await bot.acquireIdentify(this.shardId, options?.signal);
     await session.transmit(this, options);

@@ -126,6 +126,8 @@ export class RequestGuildMembers extends SendEvent<GatewayRequestGuildMembersDat
   /**
    * Refuses requests the bot's intents do not allow.
    *
+   * @param bot - the bot whose intents are checked
+   *
    * @throws {@link MissingIntentError} for `presences: true` without GUILD_PRESENCES, or an
    * all-members request without GUILD_MEMBERS
    */

@@ -59,6 +59,8 @@ export abstract class SendEvent<D = unknown> {
    * Checks what only the bot can tell (e.g. intents). Throws a `DisgateError` subclass;
    * nothing is sent then. Called once by {@link SendEvent.sendEvent} and {@link SendEvent.sendEvents}
    * before anything is queued.
+   *
+   * @param _bot - the bot the event is about to be sent for
    */
   protected checkBot(_bot: Client): void {}
 
@@ -66,6 +68,10 @@ export abstract class SendEvent<D = unknown> {
    * Puts this event on one session's wire. The default hands it to the session, which waits for
    * the session's bucket, encodes the frame and refuses oversized ones; `Identify` overrides it
    * to take the bot's identify bucket first.
+   *
+   * @param _bot - the bot sending the event
+   * @param session - the session to write on
+   * @param options - `signal` withdraws the frame while it waits
    */
   protected deliver(_bot: Client, session: Session, options?: SendOptions): Promise<void> {
     return session.transmit(this, options);
@@ -75,6 +81,10 @@ export abstract class SendEvent<D = unknown> {
    * Sends this event on one session: waits for the session's bucket (and, for `Identify`, the
    * bot's identify bucket), then writes the frame. While the session reconnects the frame waits
    * its turn; on a closed session it rejects with `SessionClosedError`.
+   *
+   * @param bot - the bot sending it (its intents and, for `Identify`, its identify bucket)
+   * @param session - the session (shard) to send on
+   * @param options - `signal`: aborting before the frame is written withdraws it
    *
    * @throws `PayloadTooLargeError` when the frame exceeds 4096 bytes (nothing is sent)
    * @throws `MissingIntentError` when the bot's intents do not allow the request
@@ -93,6 +103,9 @@ export abstract class SendEvent<D = unknown> {
   /**
    * Sends this event on every session of the bot, each in its own order and bucket.
    * Resolves once every frame is written; rejects with the first failure.
+   *
+   * @param bot - the bot whose sessions all get the event
+   * @param options - `signal`: aborting withdraws the frames not yet written
    *
    * @throws the same errors as {@link SendEvent.sendEvent}
    */

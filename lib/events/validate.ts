@@ -28,6 +28,8 @@ const DIGITS = /^[0-9]{1,20}$/;
 /**
  * Whether `value` is a snowflake: a decimal string of 1 to 20 digits that fits in 64 bits.
  *
+ * @param value - anything
+ *
  * @example
  * ```ts
  * isSnowflake('81384788765712384'); // true

@@ -44,6 +44,8 @@ export interface DispatchSource {
   /**
    * Registers a listener called for every dispatch of every shard.
    *
+   * @param listener - called with the dispatch name, its payload and the session (shard) it came on
+   *
    * @returns a function that removes the listener
    */
   handleAny(listener: (event: DispatchName, data: unknown, session: { readonly shard: readonly [number, number] }) => void): () => void;

@@ -60,8 +60,17 @@ export interface AcquireOptions {
  * @category Rate limiting
  */
 export interface RateLimiter {
-  /** Wait until one unit of the bucket is free, then take it. */
+  /**
+   * Wait until one unit of the bucket is free, then take it.
+   *
+   * @param rule - the bucket and its limit
+   * @param options - `signal`: aborting removes the caller from the queue
+   */
   acquire(rule: BucketRule, options?: AcquireOptions): Promise<void>;
-  /** Snapshot of a bucket, or undefined if never used. */
+  /**
+   * Snapshot of a bucket, or undefined if never used.
+   *
+   * @param id - the bucket's id
+   */
   getBucket(id: string): Promise<Bucket | undefined>;
 }

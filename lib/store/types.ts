@@ -13,11 +13,24 @@ import type { SessionInfo } from '../../types/payloads.js';
  * @category Stores and forwarding
  */
 export interface SessionStore {
-  /** The saved session of a shard, or undefined. */
+  /**
+   * The saved session of a shard, or undefined.
+   *
+   * @param shardId - the shard
+   */
   get(shardId: number): Promise<SessionInfo | undefined>;
-  /** Saves (or schedules saving) the session of a shard. */
+  /**
+   * Saves (or schedules saving) the session of a shard.
+   *
+   * @param shardId - the shard
+   * @param info - the session's id, last sequence number and resume URL
+   */
   set(shardId: number, info: SessionInfo): Promise<void>;
-  /** Forgets the session of a shard (it was invalidated or closed with 1000). */
+  /**
+   * Forgets the session of a shard (it was invalidated or closed with 1000).
+   *
+   * @param shardId - the shard
+   */
   delete(shardId: number): Promise<void>;
   /** Writes out anything batched. */
   flush(): Promise<void>;

@@ -100,6 +100,8 @@ export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
   /**
    * Creates and starts a simulator.
    *
+   * @param options - see {@link GatewaySimulatorOptions}; every field is optional
+   *
    * @throws InvalidOptionError when an option is out of range; the listen error when the port is taken
    */
   static async create(options: GatewaySimulatorOptions = {}): Promise<GatewaySimulator> {
@@ -264,10 +266,20 @@ export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
    * buffer it for replay. Without `target` it is routed like Discord: by `d.guild_id` to the shard
    * holding the guild, else to shard 0. Sessions whose intents do not cover `t` skip it.
    *
+   * @param t - the dispatch name
+   * @param d - its payload
+   * @param target - the receiving connections; default: routed like Discord
+   *
    * @returns the number of sessions that received or buffered it
    */
   dispatch<T extends DispatchName>(t: T, d: DispatchPayloads[T], target?: SimulatorTarget): number;
-  /** Pushes a dispatch of any name (e.g. one newer than `discord-api-types`). */
+  /**
+   * Pushes a dispatch of any name (e.g. one newer than `discord-api-types`).
+   *
+   * @param t - the dispatch name
+   * @param d - its payload
+   * @param target - the receiving connections; default: routed like Discord
+   */
   dispatch(t: string, d: unknown, target?: SimulatorTarget): number;
   dispatch(t: string, d: unknown, target?: SimulatorTarget): number {
     const sessions = this.core.sessionsFor(d, target).filter((s) => this.core.deliverable(s, t));
@@ -282,6 +294,11 @@ export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
    * Sends the same dispatch `count` times per receiving session (routing as {@link dispatch}),
    * serializing it once, logging no frames, and pausing between batches while sockets are
    * backed up, so benchmarks can push millions of events in bounded memory.
+   *
+   * @param t - the dispatch name
+   * @param d - its payload, serialized once
+   * @param count - dispatches per receiving session
+   * @param target - the receiving connections; default: routed like Discord
    *
    * @returns the number of frames sent or buffered
    */
@@ -317,6 +334,9 @@ export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
    * Stops (or resumes) answering heartbeats with op 11, so clients see a zombie connection.
    * Without `target` it applies to every connection, new ones included; `pauseAcks(false)`
    * without target lifts every pause.
+   *
+   * @param paused - `true` stops answering heartbeats, `false` answers again
+   * @param target - the connections; default every one, new ones included
    */
   pauseAcks(paused: boolean, target?: SimulatorTarget): void {
     const p = this.core.ackPause;
@@ -339,6 +359,8 @@ export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
    * Sends op 7 Reconnect; the simulator closes with 4000 after `reconnectCloseDelay` if the client
    * has not closed first. The session stays resumable.
    *
+   * @param target - the connections; default every open one
+   *
    * @returns the number of connections told
    */
   reconnect(target?: SimulatorTarget): number {
@@ -347,7 +369,11 @@ export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
     return conns.length;
   }
 
-  /** The next `count` connections get op 7 before (instead of) Hello (protocol §1.4). */
+  /**
+   * The next `count` connections get op 7 before (instead of) Hello (protocol §1.4).
+   *
+   * @param count - how many of the next connections (default 1)
+   */
   reconnectBeforeHello(count = 1): void {
     this.core.reconnectBeforeHello += count;
   }
@@ -355,6 +381,9 @@ export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
   /**
    * Sends op 9 Invalid Session. With `resumable: false` the session is gone at once (a resume gets
    * op 9 again); with `true` it stays resumable. The socket stays open: the client must close it.
+   *
+   * @param resumable - the `d` of op 9
+   * @param target - the connections; default every open one
    *
    * @returns the number of connections told
    */
@@ -371,6 +400,10 @@ export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
    * Closes with `code`. The session survives (resumable for `resumeTimeout`) unless the code
    * means "new session" in disgate's close-code table (4003, 4004, 4007, 4009-4014, 1000/1001).
    *
+   * @param code - the close code
+   * @param target - the connections; default every open one
+   * @param reason - the close reason; default the code's description
+   *
    * @returns the number of connections closed
    */
   closeWith(code: number, target?: SimulatorTarget, reason: string = closeCodePolicy(code).description): number {
@@ -383,6 +416,8 @@ export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
    * Destroys the TCP socket without a close frame (the client sees 1006); the session stays
    * resumable. Frames queued before may or may not arrive, as in a real drop.
    *
+   * @param target - the connections; default every open one
+   *
    * @returns the number of sockets dropped
    */
   dropSocket(target?: SimulatorTarget): number {
@@ -393,6 +428,8 @@ export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
 
   /**
    * Sends a server op 1: the client must heartbeat at once.
+   *
+   * @param target - the connections; default every open one
    *
    * @returns the number of connections asked
    */
@@ -405,6 +442,9 @@ export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
   /**
    * Sends bytes as they are, uncompressed even on compressed connections (strings as text
    * messages, Buffers as binary): malformed JSON, unknown opcodes, corrupt compressed data.
+   *
+   * @param data - a string (text message) or bytes (binary message)
+   * @param target - the connections; default every open one
    *
    * @returns the number of connections written to
    */
@@ -424,6 +464,9 @@ export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
 
   /**
    * Resolves with the next event `event` (that passes `filter`). Only events after the call count.
+   *
+   * @param event - the simulator event to wait for
+   * @param options - `filter` on the event, `timeout` (ms, default 5000), `signal`
    *
    * @throws Error (rejection) on timeout, abort or `close()`
    * @example
@@ -466,6 +509,9 @@ export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
 
   /**
    * Resolves with the next frame (in or out) matching `predicate`. Only frames after the call count.
+   *
+   * @param predicate - which frame to wait for
+   * @param options - `timeout` (ms, default 5000), `signal`
    *
    * @throws Error (rejection) on timeout, abort or `close()`
    * @example

@@ -46,7 +46,11 @@ export class SimulatorFixtures {
     private readonly bot: APIUser,
   ) {}
 
-  /** A `MESSAGE_CREATE` payload. */
+  /**
+   * A `MESSAGE_CREATE` payload.
+   *
+   * @param init - the fields to set; the rest (ids, author, channel, timestamps) is generated
+   */
   message(init: MessageInit = {}): GatewayMessageCreateDispatchData {
     const guildId = init.guild_id === undefined ? (this.guilds[0]?.id ?? null) : init.guild_id;
     const guild = guildId === null ? undefined : this.guilds.find((g) => g.id === guildId);

@@ -211,6 +211,9 @@ export class SnowflakeSequence {
 /**
  * The shard a guild's events go to: `(guild_id >> 22) % shardCount` (protocol §7).
  *
+ * @param guildId - the guild id (a snowflake string)
+ * @param shardCount - the number of shards
+ *
  * @example
  * ```ts
  * shardForGuild('81384788765712384', 2); // 0
