@@ -22,7 +22,11 @@ export type DispatchHandler<E extends DispatchName> = (payload: DispatchPayloads
 /** Receives every dispatch, e.g. to forward it elsewhere. */
 export type AnyDispatchListener = (event: DispatchName, payload: unknown, session: Session) => void;
 
-/** A slice of a bot's shards, for running one bot over several processes or machines. */
+/**
+ * A slice of a bot's shards, for running one bot over several processes or machines.
+ *
+ * @category Sharding
+ */
 export interface ShardSlice {
   /** The shard ids this process runs. */
   ids: number[];
@@ -30,7 +34,11 @@ export interface ShardSlice {
   total: number;
 }
 
-/** Which shards `bot.connect()` runs: a total (all of them), or a slice of a total. */
+/**
+ * Which shards `bot.connect()` runs: a total (all of them), or a slice of a total.
+ *
+ * @category Sharding
+ */
 export type ShardsOption = number | ShardSlice;
 
 /** Identify `properties`: the operating system and the library's name. */
@@ -63,6 +71,11 @@ export interface ClientOptions {
   presence?: GatewayPresenceUpdateData;
   /** Holds the app-wide buckets (identify per `shard_id % max_concurrency`); default `MemoryRateLimiter`. */
   rateLimiter?: RateLimiter;
+  /**
+   * Holds the per-connection buckets of the sessions `connect()` and `reshard()` create;
+   * default one `MemoryRateLimiter` they share (bucket ids are unique per connection).
+   */
+  sessionRateLimiter?: RateLimiter;
   /** Default session store of this bot's sessions, so a restarted process resumes. */
   store?: SessionStore;
   /** Reconnect after recoverable closes; default `true`. */
@@ -127,6 +140,8 @@ export class Client extends EventEmitter<ClientEvents> {
   readonly rateLimiter: RateLimiter;
   /** Default store of this bot's sessions. */
   readonly store: SessionStore | undefined;
+  /** Per-connection buckets of the sessions this bot creates. */
+  readonly sessionRateLimiter: RateLimiter;
   /** Whether sessions reconnect after recoverable closes. */
   readonly autoReconnect: boolean;
   /** Consecutive failed attempts a session tolerates. */
@@ -155,6 +170,7 @@ export class Client extends EventEmitter<ClientEvents> {
   readonly #members = new MemberChunkCollector();
 
   /**
+   * @param options - token, intents and the rest of {@link ClientOptions}
    * @throws {@link InvalidOptionError} (a `TypeError`) naming the option when one is invalid
    */
   constructor(options: ClientOptions) {
@@ -188,6 +204,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.presence = o.presence;
     this.rateLimiter = o.rateLimiter ?? new MemoryRateLimiter();
     this.store = o.store;
+    this.sessionRateLimiter = o.sessionRateLimiter ?? new MemoryRateLimiter();
     this.autoReconnect = o.autoReconnect ?? true;
     this.maxReconnectAttempts = o.maxReconnectAttempts ?? Infinity;
     this.shards = o.shards;
@@ -209,6 +226,8 @@ export class Client extends EventEmitter<ClientEvents> {
    * (or rejects) is reported on the `error` event and never stops the session. Warns once
    * when the bot's intents can never deliver the event.
    *
+   * @param event - Discord's dispatch name, e.g. `'MESSAGE_CREATE'`
+   * @param handler - called with the typed payload and the session it arrived on
    * @returns a function that removes the handler
    * @example
    * ```ts
@@ -231,6 +250,7 @@ export class Client extends EventEmitter<ClientEvents> {
   /**
    * Registers a listener for every dispatch (forwarders, logging, metrics).
    *
+   * @param listener - called with the event name, its raw payload and the session
    * @returns a function that removes the listener
    */
   handleAny(listener: AnyDispatchListener): () => void {
@@ -241,6 +261,8 @@ export class Client extends EventEmitter<ClientEvents> {
   /**
    * The session that receives a guild's events: `(guild_id >> 22) % num_shards`.
    *
+   * @param guildId - the guild's snowflake
+   * @returns the session, or undefined when this process does not run that shard
    * @example
    * ```ts
    * bot.sessionForGuild('81384788765712384')?.shard; // [k, total]
@@ -256,6 +278,7 @@ export class Client extends EventEmitter<ClientEvents> {
    * Fetches `GET /gateway/bot` (URL, recommended shards, session start limit). The answer is
    * cached for the next connection attempts; `fresh` fetches again.
    *
+   * @param options - `fresh: true` ignores the cached answer
    * @throws {@link HTTPError} when Discord answers with an error status
    */
   getGatewayBot(options: { fresh?: boolean } = {}): Promise<APIGatewayBotInfo> {
@@ -270,6 +293,7 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   /**
+   * @internal
    * Waits for this shard's turn to identify: the daily session-start budget, then the
    * `identify:<shard_id % max_concurrency>` bucket (1 per 5 s). `Identify.sendEvent` calls it.
    */
@@ -297,7 +321,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.emit('progress', 0, ids.length);
     try {
       await Promise.all(ids.map(async (id) => {
-        const session = this.sessions.get(id) ?? new Session({ shard: [id, total] });
+        const session = this.sessions.get(id) ?? new Session({ shard: [id, total], rateLimiter: this.sessionRateLimiter });
         try {
           if (session.status !== 'ready') await session.connect(this);
         } finally {
@@ -315,7 +339,12 @@ export class Client extends EventEmitter<ClientEvents> {
     return this.autoReshard && err instanceof FatalCloseError && err.code === GatewayCloseCodes.ShardingRequired;
   }
 
-  /** Closes every session with 1000 (Discord invalidates them) and forgets them. */
+  /**
+   * Closes every session and forgets them.
+   *
+   * @param code - close code; 1000 (the default) or 1001 invalidate the sessions on Discord's
+   * side, any other code leaves them resumable (with a store, by another process)
+   */
   async close(code = 1000): Promise<void> {
     const sessions = [...this.sessions.values()];
     this.sessions.clear();
@@ -328,6 +357,8 @@ export class Client extends EventEmitter<ClientEvents> {
    * nonce; one is generated when the request has none). Sent on the guild's session unless
    * `session` is given.
    *
+   * @param request - the Request Guild Members event
+   * @param options - the session to send on, and a signal that abandons the request
    * @throws {@link RateLimitedError} when Discord answers `RATE_LIMITED` (see `retry_after`)
    * @throws {@link MissingIntentError} when the intents do not allow the request (nothing sent)
    * @throws {@link SessionClosedError} when the session closes before the answer is complete
@@ -407,6 +438,7 @@ export class Client extends EventEmitter<ClientEvents> {
    * READY, then closes the old set. Dispatches of the new set are held back until the swap, so
    * handlers see each event once.
    *
+   * @param total - the new shard count; default the count `GET /gateway/bot` recommends
    * @throws the first new session's connection error; the old set keeps running then
    */
   reshard(total?: number): Promise<void> {
@@ -420,7 +452,7 @@ export class Client extends EventEmitter<ClientEvents> {
     }
     const count = total ?? (await this.getGatewayBot({ fresh: true })).shards;
     this.debug(`resharding to ${count} shards`);
-    const fresh = range(count).map((id) => new Session({ shard: [id, count] }));
+    const fresh = range(count).map((id) => new Session({ shard: [id, count], rateLimiter: this.sessionRateLimiter }));
     for (const session of fresh) this.#staging.add(session);
     try {
       this.#planIdentifyOrder(range(count), await this.#maxConcurrency());
@@ -549,7 +581,18 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 }
 
-/** `(guild_id >> 22) % total`, with 64-bit arithmetic on the snowflake. */
+/**
+ * `(guild_id >> 22) % total`, with 64-bit arithmetic on the snowflake.
+ *
+ * @param guildId - the guild's snowflake
+ * @param total - the shard count
+ * @returns the shard id that receives the guild's events
+ * @example
+ * ```ts
+ * shardForGuild('81384788765712384', 16); // 2
+ * ```
+ * @category Sharding
+ */
 export function shardForGuild(guildId: string, total: number): number {
   return Number((BigInt(guildId) >> 22n) % BigInt(total));
 }

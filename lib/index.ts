@@ -15,6 +15,9 @@
  * disgate fills: 120 frames per 60 s per connection (less the heartbeat reserve) and
  * `identify:<shard_id % max_concurrency>` (1 per 5 s).
  *
+ * @categoryDescription Sharding
+ * Running many shards: routing guilds to shards and slicing a bot over processes.
+ *
  * @categoryDescription Stores and forwarding
  * Resume state that survives a restart ({@link SessionStore}) and dispatches sent to other
  * processes ({@link GatewayForwarder}, {@link RedisStreamSink}).

@@ -117,6 +117,7 @@ export class Session {
   #connectWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
 
   /**
+   * @param options - the shard, and where its per-connection bucket and resume state live
    * @throws {@link InvalidOptionError} when `shard` is not `[id, count]` with `0 <= id < count`
    */
   constructor(options: SessionOptions = {}) {
@@ -148,6 +149,7 @@ export class Session {
    * Connects to the gateway and resolves once the session is READY (or RESUMED, when the store
    * held a resumable session). Failed attempts are retried with backoff.
    *
+   * @param bot - the bot whose token, intents, handlers and identify buckets this session uses
    * @throws {@link FatalCloseError} when the gateway closes with 4004 or 4010–4014
    * @throws {@link ReconnectLimitError} after `maxReconnectAttempts` failed attempts
    * @throws {@link SessionClosedError} when `disconnect()` is called first
@@ -176,6 +178,8 @@ export class Session {
    * Closes the connection and ends the session. With 1000 or 1001 (the default is 1000) Discord
    * invalidates the session; any other code leaves it resumable, and the store keeps it, so
    * another process can resume it.
+   *
+   * @param code - the close code (default 1000)
    */
   async disconnect(code = 1000): Promise<void> {
     if (this.status === 'closed' || this.status === 'idle') return;
