@@ -217,4 +217,19 @@ describe('Custom RateLimiter in both roles', () => {
       await session.disconnect();
     }
   });
+
+  it('bot.connect() gives the sessions it creates the sessionRateLimiter, and the identify buckets to rateLimiter', async () => {
+    const appWide = new RecordingLimiter();
+    const perConnection = new RecordingLimiter();
+    h = await harness({ sim: { shards: 2, maxConcurrency: 2, guilds: 4 }, client: { shards: 2, rateLimiter: appWide, sessionRateLimiter: perConnection } });
+    await h.bot.connect();
+    assert.deepEqual([...appWide.acquired].sort(), ['identify:0', 'identify:1']);
+    const buckets = [0, 1].map((id) => h!.bot.sessions.get(id)!.connectionBucket!.id);
+    assert.match(buckets[0]!, /^gateway:0:/);
+    assert.match(buckets[1]!, /^gateway:1:/);
+    assert.deepEqual([...perConnection.acquired].sort(), [...buckets].sort(), 'one identify frame per connection bucket');
+    assert.ok([...h.bot.sessions.values()].every((s) => s.rateLimiter === perConnection));
+    await new UpdateStatusData({ since: null, activities: [], status: 'idle', afk: false }).sendEvents(h.bot);
+    assert.equal(perConnection.acquired.length, 4);
+  });
 });
