@@ -15,7 +15,7 @@
  * ```
  */
 import { pathToFileURL } from 'node:url';
-import { Client, GatewayIntentBits, Session, UpdateStatusData } from '../lib/index.js';
+import { Client, GatewayIntentBits, UpdateStatusData } from '../lib/index.js';
 import type { AcquireOptions, Bucket, BucketRule, RateLimiter } from '../lib/index.js';
 import { GatewaySimulator } from '../lib/testing/index.js';
 
@@ -58,8 +58,10 @@ export interface SlidingLogOptions {
  * @example
  * ```ts
  * const limiter = new SlidingLogRateLimiter({ onWait: (rule, ms) => console.log(`${rule.id} waits ${ms} ms`) });
- * const bot = new Client({ token, intents, rateLimiter: limiter });      // identify buckets
- * const session = new Session({ shard: [0, 1], rateLimiter: limiter });  // per-connection bucket
+ * // identify buckets, and the per-connection buckets of the sessions bot.connect() creates
+ * const bot = new Client({ token, intents, rateLimiter: limiter, sessionRateLimiter: limiter });
+ * // or for a session you create yourself
+ * const session = new Session({ shard: [0, 1], rateLimiter: limiter });
  * ```
  */
 export class SlidingLogRateLimiter implements RateLimiter {
@@ -186,15 +188,16 @@ async function main(): Promise<void> {
     token: token ?? 'example-token',
     intents: GatewayIntentBits.Guilds,
     rateLimiter: limiter,
+    sessionRateLimiter: limiter,
     ...(simulator && { apiURL: simulator.apiURL }),
   });
   bot.on('error', (error) => log(`error: ${error.message}`));
   simulator?.on('identify', (e) => log(`gateway: shard ${e.shard[0]} identified`));
 
-  const { shards } = await bot.getGatewayBot();
-  const sessions = Array.from({ length: shards }, (_, id) => new Session({ shard: [id, shards], rateLimiter: limiter }));
-  log(`connecting ${shards} shards (max_concurrency ${(await bot.getGatewayBot()).session_start_limit.max_concurrency})...`);
-  await Promise.all(sessions.map((s) => s.connect(bot)));
+  const { shards, session_start_limit } = await bot.getGatewayBot();
+  log(`connecting ${shards} shards (max_concurrency ${session_start_limit.max_concurrency})...`);
+  await bot.connect();
+  const sessions = [...bot.sessions.values()];
   log('all shards READY');
 
   await new UpdateStatusData({ since: null, activities: [{ name: 'a custom limiter', type: 3 }], status: 'online', afk: false }).sendEvents(bot);
