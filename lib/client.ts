@@ -112,7 +112,14 @@ export interface ClientEvents {
 
 /** What `max_concurrency` is assumed to be when `GET /gateway/bot` cannot be reached. */
 const FALLBACK_MAX_CONCURRENCY = 1;
-const IDENTIFY_INTERVAL_MS = 5000;
+/**
+ * Spacing of identifies per bucket key: Discord's 5 s window plus a margin, because Discord
+ * measures arrivals and a few ms of network jitter would otherwise land two identifies inside
+ * one window (answered with op 9).
+ *
+ * @category Rate limiting
+ */
+export const IDENTIFY_INTERVAL_MS = 5000 + 250;
 
 /**
  * A bot: its token, intents and options, its dispatch handlers, its sessions, and the

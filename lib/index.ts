@@ -32,7 +32,7 @@
  * @packageDocumentation
  * @module disgate
  */
-export { Client, shardForGuild } from './client.js';
+export { Client, shardForGuild, IDENTIFY_INTERVAL_MS } from './client.js';
 export type { ClientOptions, ClientEvents, DispatchHandler, AnyDispatchListener, ShardsOption, ShardSlice, IdentifyProperties } from './client.js';
 export { Session } from './session.js';
 export type { SessionOptions, SessionStatus, RateLimitStatus, SessionCloseEvent } from './session.js';

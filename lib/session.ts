@@ -292,8 +292,7 @@ export class Session {
         this.#heartbeater?.ack();
         return;
       case GatewayOpcodes.Heartbeat:
-        // A server may ask at any time; answering must never push the connection past 120 frames.
-        if (this.#heartbeater && this.#sendLog.count(Date.now()) < FRAMES_PER_WINDOW) this.#heartbeater.beatNow();
+        this.#onHeartbeatRequest();
         return;
       case GatewayOpcodes.Hello:
         this.#onHello(frame.d);
@@ -307,6 +306,18 @@ export class Session {
       default:
         this.#bot!.reportError(new GatewayProtocolError(`Unknown opcode ${frame.op} from the gateway`), this);
     }
+  }
+
+  /**
+   * A server may ask for a beat at any time. The answer must leave room for the scheduled beats
+   * still due within the window, so that the connection never exceeds 120 frames a minute.
+   */
+  #onHeartbeatRequest(): void {
+    const heartbeater = this.#heartbeater;
+    if (!heartbeater) return;
+    const scheduled = Math.ceil(WINDOW_MS / heartbeater.interval);
+    if (this.#sendLog.count(Date.now()) + scheduled < FRAMES_PER_WINDOW) heartbeater.beatNow();
+    else this.#bot!.debug(`[shard ${this.shard[0]}] heartbeat request not answered: the 60 s budget is spent`);
   }
 
   #onHello(d: unknown): void {
@@ -535,6 +546,8 @@ export class Session {
         if (connAbort.signal.aborted) continue;
         throw err;
       }
+      // Aborted while the unit was granted: the caller was told no, so nothing may go out.
+      if (signal?.aborted) throw signal.reason;
       if (this.status === 'ready' && this.#conn === conn && conn.open) return this.#write(conn, text);
       if (this.#closed) throw new SessionClosedError(this.shard[0]);
     }

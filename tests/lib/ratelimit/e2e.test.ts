@@ -5,7 +5,7 @@
  */
 import { describe, it, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { GatewayOpcodes, MemoryRateLimiter, Session, UpdateStatusData, heartbeatReserve } from '../../../lib/index.js';
+import { GatewayOpcodes, IDENTIFY_INTERVAL_MS, MemoryRateLimiter, Session, UpdateStatusData, heartbeatReserve } from '../../../lib/index.js';
 import type { AcquireOptions, Bucket, BucketRule, RateLimiter, RateLimitStatus } from '../../../lib/index.js';
 import { harness, eventually, type Harness } from '../../helpers/gateway.js';
 import { advanceQuietly, advanceQuietlyUntil, maxInWindow, presenceIndexes, quiesce, sent } from '../../helpers/e2e.js';
@@ -123,7 +123,7 @@ describe('Identify buckets: max_concurrency identifies per 5 s, bucket key shard
     }
     // The buckets run in parallel, bucket by bucket: shards 0 and 1 at once, 2 and 3 five
     // seconds later, and so on; the whole start takes three 5 s waits, not seven.
-    for (const { shard, at } of identifies) assert.equal(at - t0, 5000 * Math.floor(shard / 2), `shard ${shard}`);
+    for (const { shard, at } of identifies) assert.equal(at - t0, IDENTIFY_INTERVAL_MS * Math.floor(shard / 2), `shard ${shard}`);
     const invalid = h.sim.frames.filter((f) => f.direction === 'out' && f.op === GatewayOpcodes.InvalidSession);
     assert.equal(invalid.length, 0, 'the simulator never refused an identify');
     assert.equal(h.bot.sessions.size, 8);
