@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { release } from 'node:os';
-import { Session, type SessionCloseEvent } from './session.js';
+import { Session, defaultConnectionLimiter, type SessionCloseEvent } from './session.js';
 import { MemoryRateLimiter } from './ratelimit/memory.js';
 import type { RateLimiter } from './ratelimit/types.js';
 import type { SessionStore } from './store/types.js';
@@ -73,7 +73,7 @@ export interface ClientOptions {
   rateLimiter?: RateLimiter;
   /**
    * Holds the per-connection buckets of the sessions `connect()` and `reshard()` create;
-   * default one `MemoryRateLimiter` they share (bucket ids are unique per connection).
+   * default the process's shared `MemoryRateLimiter` (bucket ids are unique per connection).
    */
   sessionRateLimiter?: RateLimiter;
   /** Default session store of this bot's sessions, so a restarted process resumes. */
@@ -211,7 +211,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.presence = o.presence;
     this.rateLimiter = o.rateLimiter ?? new MemoryRateLimiter();
     this.store = o.store;
-    this.sessionRateLimiter = o.sessionRateLimiter ?? new MemoryRateLimiter();
+    this.sessionRateLimiter = o.sessionRateLimiter ?? defaultConnectionLimiter();
     this.autoReconnect = o.autoReconnect ?? true;
     this.maxReconnectAttempts = o.maxReconnectAttempts ?? Infinity;
     this.shards = o.shards;

@@ -1,21 +1,28 @@
 /**
  * Times of the last `capacity` frames written on one connection: the ground truth behind
  * `Session.getRateLimitStatus()` and the guard that keeps server-requested heartbeats inside
- * the 120-per-60 s budget. A fixed ring, so recording a frame allocates nothing.
+ * the 120-per-60 s budget. A ring that starts small (an idle connection sends two or three
+ * frames a minute) and grows to `capacity`; after that, recording allocates nothing.
  */
 export class SendLog {
-  private readonly times: Float64Array;
+  private times = new Float64Array(8);
   private next = 0;
   private size = 0;
 
-  constructor(private readonly capacity: number, private readonly windowMs: number) {
-    this.times = new Float64Array(capacity);
-  }
+  constructor(private readonly capacity: number, private readonly windowMs: number) {}
 
   record(now: number): void {
+    if (this.size === this.times.length && this.size < this.capacity) {
+      // Unroll the full ring oldest-first into a larger one.
+      const grown = new Float64Array(Math.min(this.capacity, this.times.length * 2));
+      grown.set(this.times.subarray(this.next), 0);
+      grown.set(this.times.subarray(0, this.next), this.times.length - this.next);
+      this.next = this.size;
+      this.times = grown;
+    }
     this.times[this.next] = now;
-    this.next = (this.next + 1) % this.capacity;
-    if (this.size < this.capacity) this.size++;
+    this.next = (this.next + 1) % this.times.length;
+    if (this.size < this.times.length) this.size++;
   }
 
   /** Frames written within the window ending at `now`. */

@@ -26,7 +26,7 @@ export type SessionStatus = 'idle' | 'connecting' | 'identifying' | 'resuming' |
 export interface SessionOptions {
   /** `[shard_id, num_shards]`; default `[0, 1]`. */
   shard?: [number, number];
-  /** Holds this session's per-connection bucket; default a new `MemoryRateLimiter`. */
+  /** Holds this session's per-connection bucket; default a `MemoryRateLimiter` shared by the process's sessions. */
   rateLimiter?: RateLimiter;
   /** Saves `{ session_id, seq, resume_gateway_url }`; default the bot's `store`, if any. */
   store?: SessionStore;
@@ -68,6 +68,16 @@ const FRAMES_PER_WINDOW = 120;
 const WINDOW_MS = 60_000;
 
 let connectionCounter = 0;
+let sharedLimiter: MemoryRateLimiter | undefined;
+
+/**
+ * The limiter sessions use when given none: one per process. Bucket ids are unique per
+ * connection, so sharing it costs nothing in correctness and saves a limiter per session.
+ */
+export function defaultConnectionLimiter(): MemoryRateLimiter {
+  sharedLimiter ??= new MemoryRateLimiter();
+  return sharedLimiter;
+}
 /** Distinguishes this process's per-connection buckets from other processes' in a shared limiter. */
 const PROCESS_TAG = Math.random().toString(36).slice(2, 8);
 
@@ -124,7 +134,7 @@ export class Session {
     const shard = options.shard ?? [0, 1];
     validateShard(shard);
     this.shard = [shard[0], shard[1]];
-    this.rateLimiter = options.rateLimiter ?? new MemoryRateLimiter();
+    this.rateLimiter = options.rateLimiter ?? defaultConnectionLimiter();
     this.store = options.store;
   }
 
