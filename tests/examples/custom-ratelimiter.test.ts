@@ -5,7 +5,7 @@
 import { describe, it, mock, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { testRateLimiter } from '../../lib/testing/index.js';
-import { GatewayOpcodes, Session, UpdateStatusData } from '../../lib/index.js';
+import { GatewayOpcodes, IDENTIFY_INTERVAL_MS, Session, UpdateStatusData } from '../../lib/index.js';
 import type { BucketRule } from '../../lib/index.js';
 import { SlidingLogRateLimiter } from '../../examples/custom-ratelimiter.js';
 import { harness, eventually, type Harness } from '../helpers/gateway.js';
@@ -48,12 +48,12 @@ describe('SlidingLogRateLimiter in a bot', () => {
     const sessions = [0, 1].map((id) => new Session({ shard: [id, 2], rateLimiter: limiter }));
     try {
       const connected = Promise.all(sessions.map((s) => s.connect(h!.bot)));
-      await advanceQuietlyUntil(h.sim, () => sessions.every((s) => s.status === 'ready'), 'both shards', { step: 500, max: 20_000 });
+      await advanceQuietlyUntil(h.sim, () => sessions.every((s) => s.status === 'ready'), 'both shards', { step: 250, max: 20_000 });
       await connected;
       assert.equal(identifies.length, 2);
-      assert.equal(identifies[1]! - identifies[0]!, 5000, 'max_concurrency 1: the second identify waits 5 s');
+      assert.equal(identifies[1]! - identifies[0]!, IDENTIFY_INTERVAL_MS, 'max_concurrency 1: the second identify waits 5 s and the margin');
       assert.deepEqual(waits.map((w) => w.id), ['identify:0']);
-      assert.equal(waits[0]!.ms, 5000);
+      assert.equal(waits[0]!.ms, IDENTIFY_INTERVAL_MS);
 
       // 130 frames on shard 0: 116 at once, the rest when the connection's window frees.
       const sends = Array.from({ length: 130 }, (_, i) =>
