@@ -10,7 +10,8 @@ import { SessionStartBudget } from './session-start-budget.js';
 import { MemberChunkCollector, type GuildMembersResult } from './members.js';
 import { RequestGuildMembers } from './events/request-guild-members.js';
 import { getJSON } from './http.js';
-import { FatalCloseError, InvalidOptionError, SessionClosedError, redactToken } from './errors.js';
+import { ReshardSeam, MAX_HELD_DISPATCHES } from './sharding/reshard-seam.js';
+import { DisgateError, FatalCloseError, InvalidOptionError, SessionClosedError, redactToken } from './errors.js';
 import { ALL_INTENTS, intentNames, INTENT_NAMES } from '../types/intents.js';
 import { CONTENT_INTENT_DISPATCHES, DISPATCH_INTENTS, type DispatchName, type DispatchPayloads } from '../types/dispatch.js';
 import type { APIGatewayBotInfo, GatewayPresenceUpdateData } from '../types/payloads.js';
@@ -171,8 +172,8 @@ export class Client extends EventEmitter<ClientEvents> {
   readonly #budget: SessionStartBudget;
   #identifyGates = new Map<number, Promise<void>>();
   #gateOpeners = new Map<number, () => void>();
-  /** Sessions of a reshard in progress: connected, but not yet in `sessions`. */
-  readonly #staging = new Set<Session>();
+  /** A reshard in progress: its new sessions connect, but are not yet in `sessions`. */
+  #seam: ReshardSeam | undefined;
   #resharding: Promise<void> | undefined;
   readonly #members = new MemberChunkCollector();
 
@@ -403,7 +404,7 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** @internal Hands one dispatch to its handlers; the hottest path of the library. */
   deliver(event: string, payload: unknown, session: Session): void {
-    if (this.#staging.size !== 0 && this.#staging.has(session)) return;
+    if (this.#seam !== undefined && !this.#seam.route(event, payload, session)) return;
     if (this.#members.size !== 0) this.#routeToMembers(event, payload);
     const any = this.#anyListeners;
     for (let i = 0; i < any.length; i++) {
@@ -442,8 +443,9 @@ export class Client extends EventEmitter<ClientEvents> {
   /**
    * Replaces the running shard set with `total` shards (default: the count `GET /gateway/bot`
    * recommends now): starts the new set beside the old one, swaps once every new session is
-   * READY, then closes the old set. Dispatches of the new set are held back until the swap, so
-   * handlers see each event once.
+   * READY, then closes the old set. Dispatches of the new set are held back until the swap and
+   * then delivered unless the old set already delivered the same event, so handlers see each
+   * event once whichever set received it.
    *
    * @param total - the new shard count; default the count `GET /gateway/bot` recommends
    * @throws the first new session's connection error; the old set keeps running then
@@ -460,7 +462,8 @@ export class Client extends EventEmitter<ClientEvents> {
     const count = total ?? (await this.getGatewayBot({ fresh: true })).shards;
     this.debug(`resharding to ${count} shards`);
     const fresh = range(count).map((id) => new Session({ shard: [id, count], rateLimiter: this.sessionRateLimiter }));
-    for (const session of fresh) this.#staging.add(session);
+    const seam = new ReshardSeam(fresh);
+    this.#seam = seam;
     try {
       this.#planIdentifyOrder(range(count), await this.#maxConcurrency());
       await Promise.all(fresh.map(async (session) => {
@@ -471,22 +474,26 @@ export class Client extends EventEmitter<ClientEvents> {
         }
       }));
     } catch (err) {
-      this.#staging.clear();
+      this.#seam = undefined;
       await Promise.all(fresh.map((s) => s.disconnect()));
       throw err;
     }
     const old = [...this.sessions.values()];
-    this.#staging.clear();
     this.sessions.clear();
     for (const session of fresh) this.sessions.set(session.shard[0], session);
     this.shards = count;
-    await Promise.all(old.map((s) => s.disconnect()));
+    // In one turn: the old set stops delivering, then the new set's held dispatches go out.
+    const retired = old.map((s) => s.retire());
+    this.#seam = undefined;
+    seam.release((event, payload, session) => this.deliver(event, payload, session));
+    if (seam.dropped) this.reportError(new DisgateError(`Resharding held more than ${MAX_HELD_DISPATCHES} dispatches; ${seam.dropped} were dropped`));
+    await Promise.all(retired);
     this.emit('resharded', count);
   }
 
   /** @internal Called by `Session.connect`: registers the session unless it belongs to a reshard. */
   attachSession(session: Session): void {
-    if (!this.#staging.has(session)) this.sessions.set(session.shard[0], session);
+    if (!this.#seam?.isFresh(session)) this.sessions.set(session.shard[0], session);
   }
 
   /** @internal Called when a session ends for good, with the reason. */

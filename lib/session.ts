@@ -205,6 +205,17 @@ export class Session {
   }
 
   /**
+   * Ends a session replaced by a reshard: closes with 1000 (Discord frees it) but leaves the
+   * store alone, since the new session of the same shard id already saves under that key.
+   *
+   * @internal
+   */
+  async retire(): Promise<void> {
+    if (this.status === 'closed' || this.status === 'idle') return;
+    this.#end(new SessionClosedError(this.shard[0], 'replaced by a reshard'), 1000);
+  }
+
+  /**
    * Writes one send event. Heartbeats go out at once; Identify and Resume through the
    * connection's bucket; everything else waits its turn in order, across reconnects, until
    * the session is READY and the bucket has room.
