@@ -113,6 +113,7 @@ export interface ClientEvents {
 
 /** What `max_concurrency` is assumed to be when `GET /gateway/bot` cannot be reached. */
 const FALLBACK_MAX_CONCURRENCY = 1;
+const DAY_MS = 86_400_000;
 /**
  * Spacing of identifies per bucket key: Discord's 5 s window plus a margin, because Discord
  * measures arrivals and a few ms of network jitter would otherwise land two identifies inside
@@ -310,6 +311,10 @@ export class Client extends EventEmitter<ClientEvents> {
     const gate = this.#identifyGates.get(shardId);
     if (gate) await abortable(gate, signal);
     await this.#budget.take(signal);
+    // The same budget as a bucket of the shared limiter: processes sharing a RedisRateLimiter
+    // together never start more than `total` sessions in 24 h.
+    const total = this.#budget.total;
+    if (total !== undefined) await this.rateLimiter.acquire({ id: 'session-start', limit: total, interval: DAY_MS }, { signal });
     await this.rateLimiter.acquire({ id: `identify:${shardId % maxConcurrency}`, limit: 1, interval: IDENTIFY_INTERVAL_MS }, { signal });
     this.#openGate(shardId);
   }

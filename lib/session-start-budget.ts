@@ -17,6 +17,8 @@ export interface SessionStartBudgetHooks {
 export class SessionStartBudget {
   private remaining: number | undefined;
   private resetAt = 0;
+  /** Session starts per day, as Discord last reported (undefined before it did). */
+  total: number | undefined;
 
   constructor(private readonly hooks: SessionStartBudgetHooks) {}
 
@@ -24,6 +26,7 @@ export class SessionStartBudget {
   update(limit: APIGatewaySessionStartLimit, now = Date.now()): void {
     this.remaining = limit.remaining;
     this.resetAt = now + limit.reset_after;
+    this.total = limit.total;
   }
 
   /** Session starts known to be left, or undefined before Discord said. */

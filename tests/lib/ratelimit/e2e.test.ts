@@ -195,7 +195,7 @@ describe('Custom RateLimiter in both roles', () => {
       await session.connect(h.bot);
       await presence(1).sendEvent(h.bot, session);
       await presence(2).sendEvent(h.bot, session);
-      assert.deepEqual(appWide.acquired, ['identify:5'], 'identify bucket shard_id % max_concurrency, and nothing else');
+      assert.deepEqual(appWide.acquired, ['session-start', 'identify:5'], 'the daily budget, then identify bucket shard_id % max_concurrency, and nothing else');
       const bucket = session.connectionBucket!;
       assert.match(bucket.id, /^gateway:21:/);
       assert.deepEqual(perConnection.acquired, [bucket.id, bucket.id, bucket.id], 'identify and both presences');
@@ -211,7 +211,7 @@ describe('Custom RateLimiter in both roles', () => {
       assert.notEqual(next.id, bucket.id);
       assert.match(next.id, /^gateway:21:/);
       assert.deepEqual(perConnection.acquired.slice(3), [next.id, next.id], 'resume and the presence');
-      assert.deepEqual(appWide.acquired, ['identify:5']);
+      assert.deepEqual(appWide.acquired, ['session-start', 'identify:5']);
       await eventually(() => sent(h!.sim, { op: GatewayOpcodes.PresenceUpdate }).length === 3, 'three presences');
     } finally {
       await session.disconnect();
@@ -223,7 +223,7 @@ describe('Custom RateLimiter in both roles', () => {
     const perConnection = new RecordingLimiter();
     h = await harness({ sim: { shards: 2, maxConcurrency: 2, guilds: 4 }, client: { shards: 2, rateLimiter: appWide, sessionRateLimiter: perConnection } });
     await h.bot.connect();
-    assert.deepEqual([...appWide.acquired].sort(), ['identify:0', 'identify:1']);
+    assert.deepEqual([...appWide.acquired].sort(), ['identify:0', 'identify:1', 'session-start', 'session-start']);
     const buckets = [0, 1].map((id) => h!.bot.sessions.get(id)!.connectionBucket!.id);
     assert.match(buckets[0]!, /^gateway:0:/);
     assert.match(buckets[1]!, /^gateway:1:/);
