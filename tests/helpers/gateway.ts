@@ -5,6 +5,9 @@ import { GatewaySimulator, type GatewaySimulatorOptions } from '../../lib/testin
 
 export const TOKEN = 'test-token-9f8e7d6c5b4a';
 
+/** Waits on the simulator run on fake time; tests advance it by minutes, so give them hours. */
+export const LONG = { timeout: 3_600_000 };
+
 /** A simulator, a bot pointed at it and one session, with fake timers and everything recorded. */
 export interface Harness {
   sim: GatewaySimulator;

@@ -5,11 +5,9 @@ import {
   FatalCloseError, GatewayIntentBits, GatewayProtocolError, ReconnectLimitError, SessionClosedError, UpdateStatusData,
   type Compression,
 } from '../../lib/index.js';
-import { harness, eventually, settle, TOKEN, type Harness } from '../helpers/gateway.js';
+import { harness, LONG, eventually, settle, TOKEN, type Harness } from '../helpers/gateway.js';
 
 const INTERVAL = 41250;
-/** Waits on the simulator use fake time; tests advance it by minutes, so give them hours. */
-const LONG = { timeout: 3_600_000 };
 let h: Harness | undefined;
 
 afterEach(async () => {

@@ -11,10 +11,9 @@ import {
   frameSize,
 } from '../../../lib/index.js';
 import type { DispatchPayloads } from '../../../lib/index.js';
-import { harness, eventually, settle, type Harness } from '../../helpers/gateway.js';
+import { harness, LONG, eventually, settle, type Harness } from '../../helpers/gateway.js';
 import { advanceQuietly, dispatched, presenceIndexes, quiesce, sent } from '../../helpers/e2e.js';
 
-const LONG = { timeout: 3_600_000 };
 const WINDOW = 60_000;
 let h: Harness | undefined;
 
