@@ -9,30 +9,21 @@
  */
 import { Client, GatewayIntentBits, RequestChannelInfo, Session } from '../lib/index.js';
 import type { DispatchPayloads } from '../lib/index.js';
-import { GatewaySimulator } from '../lib/testing/index.js';
+import { log, runExample, type SimulatedWorld } from './support/example.js';
 
-const started = Date.now();
-const log = (what: string): void => console.log(`${((Date.now() - started) / 1000).toFixed(2).padStart(6)}s  ${what}`);
+/** The simulator's guild when DISCORD_TOKEN is unset: voice channels with a status. */
+const world: SimulatedWorld = {
+  guilds: [{
+    name: 'Game Night',
+    voiceChannels: [
+      { name: 'Lobby', status: 'Picking teams', voiceStartTime: Math.floor(Date.now() / 1000) - 600 },
+      { name: 'AFK', status: null },
+    ],
+  }],
+};
 
-async function main(): Promise<void> {
-  const token = process.env.DISCORD_TOKEN;
-  const simulator = token ? undefined : await GatewaySimulator.create({
-    token: 'example-token',
-    guilds: [{
-      name: 'Game Night',
-      voiceChannels: [
-        { name: 'Lobby', status: 'Picking teams', voiceStartTime: Math.floor(Date.now() / 1000) - 600 },
-        { name: 'AFK', status: null },
-      ],
-    }],
-  });
-  if (simulator) log(`no DISCORD_TOKEN: using the built-in gateway simulator at ${simulator.url}`);
-
-  const bot = new Client({
-    token: token ?? 'example-token',
-    intents: GatewayIntentBits.Guilds,
-    ...(simulator && { apiURL: simulator.apiURL }),
-  });
+runExample(world, async ({ connection }) => {
+  const bot = new Client({ ...connection, intents: GatewayIntentBits.Guilds });
   bot.on('error', (error) => log(`error: ${error.message}`));
   const channelNames = new Map<string, string>();
   const firstGuild = new Promise<DispatchPayloads['GUILD_CREATE']>((resolve) => {
@@ -62,11 +53,4 @@ async function main(): Promise<void> {
   }
 
   await bot.close();
-  await simulator?.close();
-  log('done');
-}
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
 });

@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Client, GatewayIntentBits, RedisRateLimiter, RedisSessionStore, type ShardsOption } from '../lib/index.js';
 import { GatewaySimulator } from '../lib/testing/index.js';
+import { logger } from './support/example.js';
 import { exampleRedis } from './support/redis.js';
 
 /** What the coordinator tells a worker. */
@@ -45,14 +46,10 @@ type FromWorker = { type: 'connected' } | { type: 'stopped' };
 
 const TOKEN = 'cluster-demo-token';
 
-function logger(name: string, started: number): (what: string) => void {
-  return (what) => console.log(`${((Date.now() - started) / 1000).toFixed(2).padStart(6)}s  ${name.padEnd(11)} ${what}`);
-}
-
 // ---- worker --------------------------------------------------------------------------------
 
 async function worker(config: WorkerConfig): Promise<void> {
-  const log = logger(config.name, config.started);
+  const log = logger(`${config.name.padEnd(11)} `, config.started);
   const send = (message: FromWorker): void => void process.send?.(message);
   const redis = new Redis(config.redisURL);
   const store = new RedisSessionStore({ redis, prefix: `${config.prefix}session:` });
@@ -118,7 +115,7 @@ class Worker {
 
 async function coordinator(): Promise<void> {
   const started = Date.now();
-  const log = logger('coordinator', started);
+  const log = logger('coordinator ', started);
   const redis = await exampleRedis();
   log(`Redis from ${redis.origin}: ${redis.url}`);
   const sim = await GatewaySimulator.create({ token: TOKEN, shards: 4, maxConcurrency: 2, guilds: 8 });

@@ -17,7 +17,7 @@
 import { pathToFileURL } from 'node:url';
 import { Client, GatewayIntentBits, UpdateStatusData } from '../lib/index.js';
 import type { AcquireOptions, Bucket, BucketRule, RateLimiter } from '../lib/index.js';
-import { GatewaySimulator } from '../lib/testing/index.js';
+import { log, runExample, type ExampleGateway } from './support/example.js';
 
 /** One caller waiting for a unit. */
 interface Waiter {
@@ -171,12 +171,7 @@ export class SlidingLogRateLimiter implements RateLimiter {
   }
 }
 
-async function main(): Promise<void> {
-  const started = Date.now();
-  const log = (what: string): void => console.log(`${((Date.now() - started) / 1000).toFixed(2).padStart(6)}s  ${what}`);
-  const token = process.env.DISCORD_TOKEN;
-  const simulator = token ? undefined : await GatewaySimulator.create({ token: 'example-token', shards: 2, maxConcurrency: 1, guilds: 4 });
-  if (simulator) log(`no DISCORD_TOKEN: using the built-in gateway simulator at ${simulator.url}`);
+async function main({ simulator, connection }: ExampleGateway): Promise<void> {
 
   // One limiter in both roles: the bot's identify buckets and every session's connection bucket.
   // Identifies get a 250 ms margin against network jitter (see SlidingLogOptions.margin).
@@ -185,11 +180,10 @@ async function main(): Promise<void> {
     margin: (rule) => (rule.id.startsWith('identify:') ? 250 : 0),
   });
   const bot = new Client({
-    token: token ?? 'example-token',
+    ...connection,
     intents: GatewayIntentBits.Guilds,
     rateLimiter: limiter,
     sessionRateLimiter: limiter,
-    ...(simulator && { apiURL: simulator.apiURL }),
   });
   bot.on('error', (error) => log(`error: ${error.message}`));
   simulator?.on('identify', (e) => log(`gateway: shard ${e.shard[0]} identified`));
@@ -213,14 +207,10 @@ async function main(): Promise<void> {
   log(`identify:0: ${identify?.remaining ?? 1} of ${identify?.limit ?? 1} left, frees at ${identify?.reset ? new Date(identify.reset).toISOString() : 'now'}`);
 
   await bot.close();
-  await simulator?.close();
-  log('done');
 }
 
-// Run only when executed directly, so tests can import the class.
+// Run only when executed directly, so tests can import the class. The simulator runs two shards
+// in one identify bucket (max_concurrency 1), so the limiter has a wait to show.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
+  runExample({ shards: 2, maxConcurrency: 1, guilds: 4 }, main);
 }

@@ -5,25 +5,12 @@
  */
 import { once } from 'node:events';
 import { Client, GatewayIntentBits, Session, UpdateStatusData } from '../lib/index.js';
-import { GatewaySimulator } from '../lib/testing/index.js';
+import { log, runExample } from './support/example.js';
 
-const started = Date.now();
-const log = (what: string): void => console.log(`${((Date.now() - started) / 1000).toFixed(2).padStart(6)}s  ${what}`);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function main(): Promise<void> {
-  const token = process.env.DISCORD_TOKEN;
-  const simulator = token ? undefined : new GatewaySimulator({ token: 'demo-token', guilds: 3, heartbeatInterval: 5000 });
-  if (simulator) {
-    await simulator.start();
-    log(`no DISCORD_TOKEN: using the built-in gateway simulator at ${simulator.url}`);
-  }
-
-  const bot = new Client({
-    token: token ?? 'demo-token',
-    intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages,
-    ...(simulator && { apiURL: simulator.apiURL }),
-  });
+runExample({ guilds: 3, heartbeatInterval: 5000 }, async ({ simulator, connection }) => {
+  const bot = new Client({ ...connection, intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages });
   bot.on('close', (event) => log(`connection closed (${event.code}${event.reason ? ` ${event.reason}` : ''}); ${event.reconnect ? (event.resumable ? 'resuming' : 'identifying anew') : 'not reconnecting'}`));
   bot.on('ready', (_session, how) => log(how === 'ready' ? 'READY: new session' : 'RESUMED: no event missed'));
   bot.on('error', (error) => log(`error: ${error.message}`));
@@ -67,10 +54,4 @@ async function main(): Promise<void> {
 
   await bot.close();
   log(`disconnected (status ${session.status})`);
-  await simulator?.close();
-}
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
 });

@@ -19,7 +19,7 @@ import {
   GatewayForwarder, SIGNATURE_HEADER, TIMESTAMP_HEADER, forwardDispatches, generateForwarderKeys, verifyForwardedRequest,
   type ForwardedRecord,
 } from '../lib/forwarding/index.js';
-import { GatewaySimulator } from '../lib/testing/index.js';
+import { exampleGateway } from './support/example.js';
 
 // In production: generate once, keep privateKeyHex with the bot and publicKeyHex with the receiver.
 const keys = generateForwarderKeys();
@@ -63,12 +63,10 @@ await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
 const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/gateway-events`;
 
 // ---- sender ----
-const token = process.env.DISCORD_TOKEN;
-const simulator = token ? undefined : await GatewaySimulator.create({ token: 'demo-token', shards: 2, maxConcurrency: 2, guilds: 2 });
+const { simulator, connection } = await exampleGateway({ shards: 2, maxConcurrency: 2, guilds: 2 });
 const bot = new Client({
-  token: token ?? 'demo-token',
+  ...connection,
   intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages | GatewayIntentBits.MessageContent,
-  ...(simulator && { apiURL: simulator.apiURL }),
 });
 bot.on('error', (error) => console.log(`bot: ${error.message}`));
 const forwarder = new GatewayForwarder({

@@ -14,24 +14,14 @@
  * built-in GatewaySimulator; with a token it sends only a few frames.
  */
 import { Client, GatewayIntentBits, Session, UpdateStatusData, heartbeatReserve } from '../lib/index.js';
-import { GatewaySimulator } from '../lib/testing/index.js';
+import { log, runExample } from './support/example.js';
 
-const started = Date.now();
-const log = (what: string): void => console.log(`${((Date.now() - started) / 1000).toFixed(2).padStart(6)}s  ${what}`);
-
-async function main(): Promise<void> {
-  const token = process.env.DISCORD_TOKEN;
+runExample({}, async ({ simulator, connection }) => {
   const wait = process.argv.includes('--wait');
-  const simulator = token ? undefined : await GatewaySimulator.create({ token: 'example-token' });
-  if (simulator) log(`no DISCORD_TOKEN: using the built-in gateway simulator at ${simulator.url}`);
   // Over budget the gateway would close with 4008; this never fires.
   simulator?.on('close', (e) => log(`gateway closed the connection: ${e.code} ${e.reason}`));
 
-  const bot = new Client({
-    token: token ?? 'example-token',
-    intents: GatewayIntentBits.Guilds,
-    ...(simulator && { apiURL: simulator.apiURL }),
-  });
+  const bot = new Client({ ...connection, intents: GatewayIntentBits.Guilds });
   bot.on('error', (error) => log(`error: ${error.message}`));
   const session = new Session({ shard: [0, 1] });
   await session.connect(bot);
@@ -51,7 +41,7 @@ async function main(): Promise<void> {
   log(`${await bucketLine()} (120 minus ${reserve} kept for heartbeats; heartbeatReserve(41250) is ${heartbeatReserve(41_250)})`);
 
   // A burst: each frame's promise resolves once it is written.
-  const burst = token ? 5 : 130;
+  const burst = simulator ? 130 : 5;
   const controller = new AbortController();
   let written = 0;
   let withdrawn = 0;
@@ -84,11 +74,4 @@ async function main(): Promise<void> {
 
   simulator?.removeAllListeners('close');
   await bot.close();
-  await simulator?.close();
-  log('done');
-}
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
 });

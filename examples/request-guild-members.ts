@@ -13,21 +13,13 @@
  */
 import { Client, GatewayIntentBits, RateLimitedError, RequestGuildMembers, Session } from '../lib/index.js';
 import type { DispatchPayloads } from '../lib/index.js';
-import { GatewaySimulator } from '../lib/testing/index.js';
+import { log, runExample, type SimulatedWorld } from './support/example.js';
 
-const started = Date.now();
-const log = (what: string): void => console.log(`${((Date.now() - started) / 1000).toFixed(2).padStart(6)}s  ${what}`);
+/** The simulator's guild when DISCORD_TOKEN is unset. */
+const world: SimulatedWorld = { guilds: [{ name: 'Big Guild', members: 2500 }] };
 
-async function main(): Promise<void> {
-  const token = process.env.DISCORD_TOKEN;
-  const simulator = token ? undefined : await GatewaySimulator.create({ token: 'example-token', guilds: [{ name: 'Big Guild', members: 2500 }] });
-  if (simulator) log(`no DISCORD_TOKEN: using the built-in gateway simulator at ${simulator.url}`);
-
-  const bot = new Client({
-    token: token ?? 'example-token',
-    intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMembers,
-    ...(simulator && { apiURL: simulator.apiURL }),
-  });
+runExample(world, async ({ connection }) => {
+  const bot = new Client({ ...connection, intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMembers });
   bot.on('error', (error) => log(`error: ${error.message}`));
   const firstGuild = new Promise<DispatchPayloads['GUILD_CREATE']>((resolve) => {
     const off = bot.handle('GUILD_CREATE', (guild) => { off(); resolve(guild); });
@@ -74,11 +66,4 @@ async function main(): Promise<void> {
   log(`query "user2": ${online.members.length} members`);
 
   await bot.close();
-  await simulator?.close();
-  log('done');
-}
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
 });

@@ -10,18 +10,13 @@
  * 4-7 five seconds later. With DISCORD_TOKEN it runs your bot's recommended shard count.
  */
 import { Client, GatewayIntentBits } from '../lib/index.js';
-import { GatewaySimulator } from '../lib/testing/index.js';
+import { exampleGateway, log } from './support/example.js';
 
-const started = Date.now();
-const log = (what: string): void => console.log(`${((Date.now() - started) / 1000).toFixed(2).padStart(6)}s  ${what}`);
-
-const token = process.env.DISCORD_TOKEN;
-const simulator = token ? undefined : await GatewaySimulator.create({ token: 'demo-token', shards: 8, maxConcurrency: 4, guilds: 12 });
+const { simulator, connection } = await exampleGateway({ shards: 8, maxConcurrency: 4, guilds: 12 });
 
 const bot = new Client({
-  token: token ?? 'demo-token',
+  ...connection,
   intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages | GatewayIntentBits.MessageContent,
-  ...(simulator && { apiURL: simulator.apiURL }),
 });
 bot.on('error', (error) => log(`error: ${error.message}`));
 bot.on('close', (event) => log(`shard ${event.shard} connection closed (${event.code} ${event.reason}); ${event.resumable ? 'resuming' : 'identifying again'}`));

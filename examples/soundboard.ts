@@ -8,30 +8,24 @@
  */
 import { Client, GatewayIntentBits, RequestSoundboardSounds } from '../lib/index.js';
 import type { DispatchPayloads } from '../lib/index.js';
-import { GatewaySimulator } from '../lib/testing/index.js';
+import { log, runExample, type SimulatedWorld } from './support/example.js';
 
-const started = Date.now();
-const log = (what: string): void => console.log(`${((Date.now() - started) / 1000).toFixed(2).padStart(6)}s  ${what}`);
+/** The simulator's world when DISCORD_TOKEN is unset: two shards, three guilds with sounds. */
+const world: SimulatedWorld = {
+  shards: 2,
+  maxConcurrency: 2,
+  guilds: [
+    { name: 'Memes', soundboardSounds: [{ name: 'airhorn', emojiName: '📯' }, { name: 'crickets', emojiName: '🦗' }] },
+    { name: 'Music', soundboardSounds: [{ name: 'drumroll', emojiName: '🥁', volume: 0.5 }] },
+    { name: 'Quiet', soundboardSounds: 0 },
+  ],
+};
 
-async function main(): Promise<void> {
-  const token = process.env.DISCORD_TOKEN;
-  const simulator = token ? undefined : await GatewaySimulator.create({
-    token: 'example-token',
-    shards: 2,
-    maxConcurrency: 2,
-    guilds: [
-      { name: 'Memes', soundboardSounds: [{ name: 'airhorn', emojiName: '📯' }, { name: 'crickets', emojiName: '🦗' }] },
-      { name: 'Music', soundboardSounds: [{ name: 'drumroll', emojiName: '🥁', volume: 0.5 }] },
-      { name: 'Quiet', soundboardSounds: 0 },
-    ],
-  });
-  if (simulator) log(`no DISCORD_TOKEN: using the built-in gateway simulator at ${simulator.url}`);
-
+runExample(world, async ({ connection }) => {
   const bot = new Client({
-    token: token ?? 'example-token',
+    ...connection,
     // SOUNDBOARD_SOUNDS, the answer to op 31, needs no intent; GUILDS brings the guild list.
     intents: GatewayIntentBits.Guilds,
-    ...(simulator && { apiURL: simulator.apiURL }),
   });
   bot.on('error', (error) => log(`error: ${error.message}`));
   // READY lists each shard's guilds as unavailable; a GUILD_CREATE follows for each one.
@@ -61,11 +55,4 @@ async function main(): Promise<void> {
   log(`${answers.size} of ${guilds.size} guilds answered`);
 
   await bot.close();
-  await simulator?.close();
-  log('done');
-}
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
 });

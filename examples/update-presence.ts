@@ -7,18 +7,17 @@
  * GatewaySimulator with three shards and prints the presence it holds for each session.
  */
 import { ActivityType, Client, GatewayIntentBits, UpdateStatusData, ValidationError } from '../lib/index.js';
-import { GatewaySimulator } from '../lib/testing/index.js';
+import { log, runExample, type SimulatedWorld } from './support/example.js';
 
-const started = Date.now();
-const log = (what: string): void => console.log(`${((Date.now() - started) / 1000).toFixed(2).padStart(6)}s  ${what}`);
+/**
+ * The simulator's world when DISCORD_TOKEN is unset: max_concurrency 3 lets the three shards
+ * identify together instead of 5 s apart.
+ */
+const world: SimulatedWorld = { shards: 3, maxConcurrency: 3, guilds: 6 };
 
-async function main(): Promise<void> {
-  const token = process.env.DISCORD_TOKEN;
-  // max_concurrency 3 lets the three shards identify together instead of 5 s apart.
-  const simulator = token ? undefined : await GatewaySimulator.create({ token: 'example-token', shards: 3, maxConcurrency: 3, guilds: 6 });
+runExample(world, async ({ simulator, connection }) => {
   let presencesSeen = 0;
   if (simulator) {
-    log(`no DISCORD_TOKEN: using the built-in gateway simulator at ${simulator.url}`);
     simulator.on('presence', (e) => {
       presencesSeen++;
       const shard = simulator.sessions.find((s) => s.id === e.sessionId)?.shard[0];
@@ -28,11 +27,10 @@ async function main(): Promise<void> {
   }
 
   const bot = new Client({
-    token: token ?? 'example-token',
+    ...connection,
     intents: GatewayIntentBits.Guilds,
     // The presence Identify carries, so each shard comes online with it (validated like any send event).
     presence: new UpdateStatusData({ since: null, activities: [], status: 'idle', afk: false }),
-    ...(simulator && { apiURL: simulator.apiURL }),
   });
   bot.on('error', (error) => log(`error: ${error.message}`));
   bot.on('progress', (ready, total) => log(`${ready}/${total} shards ready`));
@@ -78,11 +76,4 @@ async function main(): Promise<void> {
   await delivered();
 
   await bot.close();
-  await simulator?.close();
-  log('done');
-}
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
 });

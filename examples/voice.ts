@@ -11,16 +11,13 @@
 import { ChannelType } from 'discord-api-types/v10';
 import { Client, GatewayIntentBits, Session, UpdateVoiceStateData } from '../lib/index.js';
 import type { DispatchPayloads } from '../lib/index.js';
-import { GatewaySimulator } from '../lib/testing/index.js';
-
-const started = Date.now();
-const log = (what: string): void => console.log(`${((Date.now() - started) / 1000).toFixed(2).padStart(6)}s  ${what}`);
+import { log, runExample, type SimulatedWorld } from './support/example.js';
 
 type VoiceState = DispatchPayloads['VOICE_STATE_UPDATE'];
 type VoiceServer = DispatchPayloads['VOICE_SERVER_UPDATE'];
 
 /** Resolves with the first dispatch `event` of this bot that passes `filter`, or rejects after `ms`. */
-function next<E extends 'VOICE_STATE_UPDATE' | 'VOICE_SERVER_UPDATE'>(
+function next<E extends 'GUILD_CREATE' | 'VOICE_STATE_UPDATE' | 'VOICE_SERVER_UPDATE'>(
   bot: Client, event: E, filter: (payload: DispatchPayloads[E]) => boolean, ms = 10_000,
 ): Promise<DispatchPayloads[E]> {
   return new Promise((resolve, reject) => {
@@ -34,21 +31,17 @@ function next<E extends 'VOICE_STATE_UPDATE' | 'VOICE_SERVER_UPDATE'>(
   });
 }
 
-async function main(): Promise<void> {
-  const token = process.env.DISCORD_TOKEN;
-  const simulator = token ? undefined : await GatewaySimulator.create({ token: 'example-token', guilds: [{ name: 'Voice Guild', voiceChannels: 2 }] });
-  if (simulator) log(`no DISCORD_TOKEN: using the built-in gateway simulator at ${simulator.url}`);
+/** The simulator's guild when DISCORD_TOKEN is unset. */
+const world: SimulatedWorld = { guilds: [{ name: 'Voice Guild', voiceChannels: 2 }] };
 
+runExample(world, async ({ connection }) => {
   const bot = new Client({
-    token: token ?? 'example-token',
+    ...connection,
     // VOICE_STATE_UPDATE needs GUILD_VOICE_STATES; VOICE_SERVER_UPDATE needs no intent.
     intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildVoiceStates,
-    ...(simulator && { apiURL: simulator.apiURL }),
   });
   bot.on('error', (error) => log(`error: ${error.message}`));
-  const firstGuild = new Promise<DispatchPayloads['GUILD_CREATE']>((resolve) => {
-    const off = bot.handle('GUILD_CREATE', (guild) => { off(); resolve(guild); });
-  });
+  const firstGuild = next(bot, 'GUILD_CREATE', () => true);
   const session = new Session({ shard: [0, 1] });
   await session.connect(bot);
   const guild = await firstGuild;
@@ -75,11 +68,4 @@ async function main(): Promise<void> {
   log('left the voice channel (channel_id null)');
 
   await bot.close();
-  await simulator?.close();
-  log('done');
-}
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
 });
