@@ -74,7 +74,7 @@ export function closeCodePolicy(code: number): CloseCodePolicy {
 }
 
 /**
- * Codes disgate itself closes with when it wants to resume afterwards: any code other than
+ * Codes disgate itself closes with when it wants to resume afterwards: every code but
  * 1000/1001 keeps the session alive on Discord's side (protocol §1.5, §1.11).
  *
  * @category Gateway vocabulary
