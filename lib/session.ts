@@ -354,7 +354,11 @@ export class Session {
       return;
     }
     this.#heartbeater = new Heartbeater(interval, {
-      beat: () => void new Heartbeat(this.seq).sendEvent(this.#bot!, this).catch(() => {}),
+      beat: () => {
+        void new Heartbeat(this.seq).sendEvent(this.#bot!, this).catch(() => {});
+        // Refresh the saved state even on a quiet shard, so a store's expiry never drops a live session.
+        this.#save();
+      },
       zombie: () => this.#closeAndReconnect('zombie connection: no heartbeat ACK', { newSession: false }),
     });
     this.#bucket = {

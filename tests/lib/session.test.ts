@@ -2,8 +2,8 @@ import { describe, it, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import {
-  FatalCloseError, GatewayIntentBits, GatewayProtocolError, ReconnectLimitError, SessionClosedError, UpdateStatusData,
-  type Compression,
+  FatalCloseError, GatewayIntentBits, GatewayProtocolError, MemorySessionStore, ReconnectLimitError, Session,
+  SessionClosedError, UpdateStatusData, type Compression, type SessionStore,
 } from '../../lib/index.js';
 import { harness, LONG, eventually, settle, TOKEN, type Harness } from '../helpers/gateway.js';
 
@@ -378,5 +378,44 @@ describe('Security', () => {
     ].join('\n');
     assert.ok(h.debug.length > 0 && h.errors.length > 0);
     assert.equal(everything.includes(TOKEN), false, 'token leaked');
+  });
+});
+
+describe('Session store', () => {
+  function recordingStore() {
+    const inner = new MemorySessionStore();
+    const sets: number[] = [];
+    const store: SessionStore = {
+      get: (id) => inner.get(id),
+      set: (id, info) => { sets.push(info.seq); return inner.set(id, info); },
+      delete: (id) => inner.delete(id),
+      flush: () => inner.flush(),
+    };
+    return { store, sets, inner };
+  }
+
+  it('saves on every seq and refreshes on each heartbeat, so a quiet shard never expires', async () => {
+    mock.method(Math, 'random', () => 0);
+    const { store, sets } = recordingStore();
+    h = await harness({ client: { store } });
+    await h.session.connect(h.bot);
+    const afterReady = sets.length;
+    assert.ok(afterReady >= 1);
+    await h.advance(INTERVAL * 2 + 500, 500);
+    assert.ok(sets.length >= afterReady + 2, `${sets.length - afterReady} refreshes in two intervals without dispatches`);
+  });
+
+  it('a new Session with a saved session resumes it instead of identifying', async () => {
+    const { store } = recordingStore();
+    h = await harness({ client: { store } });
+    await h.session.connect(h.bot);
+    const id = h.session.id;
+    await h.session.disconnect(4000);
+    const successor = new Session({ shard: [0, 1] });
+    const resumed = h.sim.waitFor('resume', LONG);
+    await successor.connect(h.bot);
+    assert.equal((await resumed).sessionId, id);
+    assert.equal(h.sim.frames.filter((f) => f.direction === 'in' && f.op === 2).length, 1, 'identified once in all');
+    await successor.disconnect();
   });
 });
