@@ -309,7 +309,10 @@ export class Client extends EventEmitter<ClientEvents> {
   async acquireIdentify(shardId: number, signal?: AbortSignal): Promise<void> {
     const maxConcurrency = await this.#maxConcurrency();
     const gate = this.#identifyGates.get(shardId);
-    if (gate) await abortable(gate, signal);
+    if (gate) {
+      await abortable(gate, signal);
+      this.#identifyGates.delete(shardId);
+    }
     await this.#budget.take(signal);
     // The same budget as a bucket of the shared limiter: processes sharing a RedisRateLimiter
     // together never start more than `total` sessions in 24 h.
@@ -582,7 +585,7 @@ export class Client extends EventEmitter<ClientEvents> {
     const lastOfKey = new Map<number, number>();
     for (const id of [...ids].sort((a, b) => a - b)) {
       const previous = lastOfKey.get(id % maxConcurrency);
-      if (previous !== undefined && !this.#gateOpeners.has(previous)) {
+      if (previous !== undefined) {
         let open!: () => void;
         const gate = new Promise<void>((resolve) => { open = resolve; });
         this.#gateOpeners.set(previous, open);
