@@ -169,7 +169,6 @@ export class Client extends EventEmitter<ClientEvents> {
   #anyListeners: AnyDispatchListener[] = [];
   readonly #warned = new Set<string>();
   #gatewayInfo: Promise<APIGatewayBotInfo> | undefined;
-  #gatewayURL: string | undefined;
   readonly #budget: SessionStartBudget;
   #identifyGates = new Map<number, Promise<void>>();
   #gateOpeners = new Map<number, () => void>();
@@ -406,8 +405,7 @@ export class Client extends EventEmitter<ClientEvents> {
   /** @internal The URL new sessions connect to (resumes use their `resume_gateway_url`). */
   async resolveGatewayURL(): Promise<string> {
     if (this.#gatewayURLOption) return this.#gatewayURLOption;
-    this.#gatewayURL ??= (await this.getGatewayBot()).url;
-    return this.#gatewayURL;
+    return (await this.getGatewayBot()).url;
   }
 
   /** @internal Hands one dispatch to its handlers; the hottest path of the library. */

@@ -8,7 +8,6 @@ import type { BucketRule, RateLimiter } from './ratelimit/types.js';
 import type { SessionStore } from './store/types.js';
 import type { SendEvent, SendOptions } from './events/send-event.js';
 import { encodeFrame } from './events/frame.js';
-import { Identify } from './events/identify.js';
 import { Resume } from './events/resume.js';
 import { Heartbeat } from './events/heartbeat.js';
 import {

@@ -7,7 +7,7 @@ import { describe, it, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { GatewayOpcodes, IDENTIFY_INTERVAL_MS, MemoryRateLimiter, Session, UpdateStatusData, heartbeatReserve } from '../../../lib/index.js';
 import type { AcquireOptions, Bucket, BucketRule, RateLimiter, RateLimitStatus } from '../../../lib/index.js';
-import { harness, LONG, eventually, type Harness } from '../../helpers/gateway.js';
+import { harness, eventually, type Harness } from '../../helpers/gateway.js';
 import { advanceQuietly, advanceQuietlyUntil, maxInWindow, presenceIndexes, quiesce, sent } from '../../helpers/e2e.js';
 
 const INTERVAL = 41_250;
