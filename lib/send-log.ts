@@ -1,41 +1,40 @@
 /**
- * Times of the last `capacity` frames written on one connection: the ground truth behind
- * `Session.getRateLimitStatus()` and the guard that keeps server-requested heartbeats inside
- * the 120-per-60 s budget. A ring that starts small (an idle connection sends two or three
- * frames a minute) and grows to `capacity`; after that, recording allocates nothing.
+ * Times of the frames written on one connection within the last window: the ground truth
+ * behind `Session.getRateLimitStatus()` and the guard that keeps server-requested heartbeats
+ * inside the 120-per-60 s budget. Only frames still inside the window are kept (oldest first),
+ * so an idle connection that beats every 41 s holds two or three numbers, not `capacity`.
  */
 export class SendLog {
-  private times = new Float64Array(8);
-  private next = 0;
-  private size = 0;
+  private times: number[] = [];
+  /** Index of the oldest kept frame; the slots before it are dropped in batches. */
+  private head = 0;
 
   constructor(private readonly capacity: number, private readonly windowMs: number) {}
 
   record(now: number): void {
-    if (this.size === this.times.length && this.size < this.capacity) {
-      // Unroll the full ring oldest-first into a larger one.
-      const grown = new Float64Array(Math.min(this.capacity, this.times.length * 2));
-      grown.set(this.times.subarray(this.next), 0);
-      grown.set(this.times.subarray(0, this.next), this.times.length - this.next);
-      this.next = this.size;
-      this.times = grown;
+    const times = this.times;
+    let head = this.head;
+    while (head < times.length && (times[head]! <= now - this.windowMs || times.length - head >= this.capacity)) head++;
+    if (head > 16 && head * 2 > times.length) {
+      times.splice(0, head);
+      head = 0;
     }
-    this.times[this.next] = now;
-    this.next = (this.next + 1) % this.times.length;
-    if (this.size < this.times.length) this.size++;
+    this.head = head;
+    times.push(now);
   }
 
   /** Frames written within the window ending at `now`. */
   count(now: number): number {
     let n = 0;
-    for (let i = 0; i < this.size; i++) if (this.times[i]! > now - this.windowMs) n++;
+    // A full scan, not a search: after a wall-clock step backwards the times are not sorted.
+    for (let i = this.head; i < this.times.length; i++) if (this.times[i]! > now - this.windowMs) n++;
     return n;
   }
 
   /** When the oldest frame still in the window leaves it (0 when the window is empty). */
   resetTime(now: number): number {
     let oldest = Infinity;
-    for (let i = 0; i < this.size; i++) {
+    for (let i = this.head; i < this.times.length; i++) {
       const t = this.times[i]!;
       if (t > now - this.windowMs && t < oldest) oldest = t;
     }
@@ -43,7 +42,7 @@ export class SendLog {
   }
 
   clear(): void {
-    this.next = 0;
-    this.size = 0;
+    this.times = [];
+    this.head = 0;
   }
 }
