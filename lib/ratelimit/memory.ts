@@ -3,27 +3,24 @@ import type { AcquireOptions, Bucket, BucketRule, RateLimiter } from './types.js
 import { WaiterQueue } from './waiters.js';
 
 /**
- * State of one bucket. `ring` holds the timestamps of the last `count` (at most `limit`) grants,
- * oldest at `head`: the window is full exactly when `count === limit` and the oldest of them is
- * younger than `interval`, so checking for a free unit is O(1) whatever the limit. The ring has
- * exactly `limit` slots once `count` reaches `limit`.
+ * State of one bucket. `times` holds the grants still inside the window, oldest first from
+ * `head`: the bucket has a free unit exactly when fewer than `limit` remain once the expired
+ * ones are dropped, which is O(1) amortized whatever the limit. Expired grants are dropped as
+ * they are met, so an idle bucket holds a handful of numbers, not `limit` of them.
  */
 interface BucketState {
   readonly id: string;
   limit: number;
   interval: number;
-  ring: Float64Array;
+  times: number[];
   head: number;
-  count: number;
-  readonly waiters: WaiterQueue;
+  /** Made on the first wait: most buckets never have a waiter. */
+  waiters: WaiterQueue | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-/**
- * Ring slots allocated up front; the ring doubles up to `limit` as grants come, so a daily
- * budget of thousands of units costs memory only once it is used.
- */
-const INITIAL_RING = 16;
+/** Dropped slots at the front of `times` tolerated before it is compacted. */
+const COMPACT_AT = 16;
 
 /** Below this many buckets the limiter never sweeps; sweeping tiny maps buys nothing. */
 const MIN_SWEEP_SIZE = 64;
@@ -39,7 +36,7 @@ const MIN_SWEEP_SIZE = 64;
  *
  * A rule may change between calls for the same id: a lowered limit keeps the newest grants
  * and waits for them, a raised limit frees units at once, a new interval applies to the
- * grants already made.
+ * grants still inside the old window (older ones are already forgotten).
  *
  * @example
  * ```ts
@@ -75,8 +72,8 @@ export class MemoryRateLimiter implements RateLimiter {
       bucket = bucket === undefined ? this.#create(rule) : this.#applyRule(bucket, rule);
     }
     const now = Date.now();
-    if (bucket.waiters.size === 0 && isFree(bucket, now)) {
-      take(bucket, now);
+    if (waiting(bucket) === 0 && isFree(bucket, now)) {
+      bucket.times.push(now);
       return Promise.resolve();
     }
     return this.#enqueue(bucket, signal);
@@ -91,15 +88,13 @@ export class MemoryRateLimiter implements RateLimiter {
   getBucket(id: string): Promise<Bucket | undefined> {
     const bucket = this.#buckets.get(id);
     if (bucket === undefined) return Promise.resolve(undefined);
-    const now = Date.now();
-    const used = usedInWindow(bucket, now);
-    const oldest = bucket.ring[(bucket.head + bucket.count - used) % bucket.ring.length] ?? 0;
+    const used = usedInWindow(bucket, Date.now());
     return Promise.resolve({
       id,
       limit: bucket.limit,
       remaining: bucket.limit - used,
-      pending: bucket.waiters.size,
-      reset: used === 0 ? 0 : oldest + bucket.interval,
+      pending: waiting(bucket),
+      reset: used === 0 ? 0 : bucket.times[bucket.head]! + bucket.interval,
     });
   }
 
@@ -114,7 +109,7 @@ export class MemoryRateLimiter implements RateLimiter {
     const now = Date.now();
     let removed = 0;
     for (const [id, bucket] of this.#buckets) {
-      if (bucket.waiters.size === 0 && usedInWindow(bucket, now) === 0) {
+      if (waiting(bucket) === 0 && usedInWindow(bucket, now) === 0) {
         this.#buckets.delete(id);
         removed++;
       }
@@ -125,45 +120,28 @@ export class MemoryRateLimiter implements RateLimiter {
 
   #create(rule: BucketRule): BucketState {
     if (this.#buckets.size >= this.#sweepAt) this.prune();
-    const bucket: BucketState = {
-      id: rule.id,
-      limit: rule.limit,
-      interval: rule.interval,
-      ring: new Float64Array(Math.min(rule.limit, INITIAL_RING)),
-      head: 0,
-      count: 0,
-      // The next unit frees at the same time whoever waits for it, so an abort leaves the armed
-      // timer alone unless nobody is left to serve.
-      waiters: new WaiterQueue(() => {
-        if (bucket.waiters.size === 0) disarm(bucket);
-      }),
-      timer: undefined,
-    };
+    const bucket: BucketState = { id: rule.id, limit: rule.limit, interval: rule.interval, times: [], head: 0, waiters: undefined, timer: undefined };
     this.#buckets.set(rule.id, bucket);
     return bucket;
   }
 
   #applyRule(bucket: BucketState, rule: BucketRule): BucketState {
-    if (bucket.limit !== rule.limit) {
-      // Keep the newest grants that fit the new limit: they are the ones that decide when the
-      // next unit frees under it.
-      const keep = Math.min(bucket.count, rule.limit);
-      const ring = new Float64Array(Math.min(rule.limit, Math.max(INITIAL_RING, keep)));
-      for (let i = 0; i < keep; i++) {
-        ring[i] = bucket.ring[(bucket.head + bucket.count - keep + i) % bucket.ring.length] ?? 0;
-      }
-      bucket.ring = ring;
-      bucket.head = 0;
-      bucket.count = keep;
-      bucket.limit = rule.limit;
-    }
     bucket.interval = rule.interval;
+    bucket.limit = rule.limit;
+    // Under a lowered limit only the newest grants count: they decide when the next unit frees.
+    const excess = usedInWindow(bucket, Date.now()) - rule.limit;
+    if (excess > 0) bucket.head += excess;
     // Waiters may be servable now (limit raised, interval shortened) or later than the armed timer.
-    if (bucket.waiters.size > 0) this.#drain(bucket);
+    if (waiting(bucket) > 0) this.#drain(bucket);
     return bucket;
   }
 
   #enqueue(bucket: BucketState, signal: AbortSignal | undefined): Promise<void> {
+    // The next unit frees at the same time whoever waits for it, so an abort leaves the armed
+    // timer alone unless nobody is left to serve.
+    bucket.waiters ??= new WaiterQueue(() => {
+      if (waiting(bucket) === 0) disarm(bucket);
+    });
     const promise = bucket.waiters.wait(signal);
     // Normally the armed timer serves this waiter; drain in case a unit freed before the timer
     // fired (timers may run late), so order stays strict without waiting for it.
@@ -174,18 +152,22 @@ export class MemoryRateLimiter implements RateLimiter {
   /** Serves every waiter a free unit allows, then arms the timer for the next one (if any wait). */
   #drain(bucket: BucketState): void {
     const now = Date.now();
-    while (bucket.waiters.size > 0 && isFree(bucket, now)) {
-      take(bucket, now);
-      bucket.waiters.grant();
+    while (waiting(bucket) > 0 && isFree(bucket, now)) {
+      bucket.times.push(now);
+      bucket.waiters!.grant();
     }
     disarm(bucket);
-    if (bucket.waiters.size > 0) {
+    if (waiting(bucket) > 0) {
       bucket.timer = setTimeout(() => {
         bucket.timer = undefined;
         this.#drain(bucket);
       }, waitFor(bucket, now));
     }
   }
+}
+
+function waiting(bucket: BucketState): number {
+  return bucket.waiters === undefined ? 0 : bucket.waiters.size;
 }
 
 function disarm(bucket: BucketState): void {
@@ -196,26 +178,23 @@ function disarm(bucket: BucketState): void {
 }
 
 function isFree(bucket: BucketState, now: number): boolean {
-  return bucket.count < bucket.limit || now - (bucket.ring[bucket.head] ?? 0) >= bucket.interval;
+  return usedInWindow(bucket, now) < bucket.limit;
 }
 
-function take(bucket: BucketState, now: number): void {
-  if (bucket.count < bucket.limit) {
-    if (bucket.count === bucket.ring.length) grow(bucket);
-    bucket.ring[(bucket.head + bucket.count) % bucket.ring.length] = now;
-    bucket.count++;
-  } else {
-    bucket.ring[bucket.head] = now;
-    bucket.head = (bucket.head + 1) % bucket.ring.length;
+/** Drops the grants that left the window and returns how many remain. */
+function usedInWindow(bucket: BucketState, now: number): number {
+  const { times } = bucket;
+  let head = bucket.head;
+  while (head < times.length && now - times[head]! >= bucket.interval) head++;
+  if (head === times.length) {
+    times.length = 0;
+    head = 0;
+  } else if (head > COMPACT_AT && head * 2 > times.length) {
+    times.splice(0, head);
+    head = 0;
   }
-}
-
-/** Doubles the ring (up to `limit` slots), oldest grant first. Only while the ring is full and below the limit. */
-function grow(bucket: BucketState): void {
-  const ring = new Float64Array(Math.min(bucket.limit, bucket.ring.length * 2));
-  for (let i = 0; i < bucket.count; i++) ring[i] = bucket.ring[(bucket.head + i) % bucket.ring.length] ?? 0;
-  bucket.ring = ring;
-  bucket.head = 0;
+  bucket.head = head;
+  return times.length - head;
 }
 
 /**
@@ -224,22 +203,10 @@ function grow(bucket: BucketState): void {
  * delays the bucket by at most one interval instead of by the size of the step.
  */
 function waitFor(bucket: BucketState, now: number): number {
-  const oldest = bucket.ring[bucket.head] ?? 0;
-  if (oldest > now) {
-    for (let i = 0; i < bucket.count; i++) {
-      const at = (bucket.head + i) % bucket.ring.length;
-      if ((bucket.ring[at] ?? 0) > now) bucket.ring[at] = now;
-    }
+  const { times } = bucket;
+  if (times[bucket.head]! > now) {
+    for (let i = bucket.head; i < times.length; i++) if (times[i]! > now) times[i] = now;
     return bucket.interval;
   }
-  return Math.max(1, oldest + bucket.interval - now);
-}
-
-/** Grants of the last `interval` ms (the ring is oldest-first, so scan from the oldest). */
-function usedInWindow(bucket: BucketState, now: number): number {
-  let expired = 0;
-  while (expired < bucket.count && now - (bucket.ring[(bucket.head + expired) % bucket.ring.length] ?? 0) >= bucket.interval) {
-    expired++;
-  }
-  return bucket.count - expired;
+  return Math.max(1, times[bucket.head]! + bucket.interval - now);
 }

@@ -158,7 +158,7 @@ describe('MemoryRateLimiter sliding window', () => {
     assert.deepEqual(order, ['first', 'second']);
   });
 
-  it('holds a large budget exactly (the ring grows to the limit), also after the limit drops', async (t) => {
+  it('holds a large budget exactly, also after the limit drops', async (t) => {
     fakeTime(t);
     const limiter = new MemoryRateLimiter();
     const rule = { id: 'sessions:daily', limit: 1000, interval: 86_400_000 };
