@@ -3,15 +3,37 @@ import { createDecompressor, type Compression, type Decompressor, MAX_MESSAGE_BY
 import { GatewayProtocolError } from './errors.js';
 import type { GatewayFrame } from '../types/payloads.js';
 
-/** What a connection reports to its owner. */
+/**
+ * What a connection reports to its owner. Each call names the connection, so one owner can
+ * outlive many connections and ignore the reports of those it has replaced.
+ */
 export interface ConnectionListener {
   /** A decoded gateway frame. */
-  frame(frame: GatewayFrame): void;
+  connectionFrame(conn: GatewayConnection, frame: GatewayFrame): void;
   /** A frame that could not be decoded; the connection stays open unless `fatal`. */
-  protocolError(error: GatewayProtocolError, fatal: boolean): void;
+  connectionError(conn: GatewayConnection, error: GatewayProtocolError, fatal: boolean): void;
   /** The socket closed (code 1006 when it dropped without a close frame). */
-  closed(code: number, reason: string): void;
+  connectionClosed(conn: GatewayConnection, code: number, reason: string): void;
 }
+
+/**
+ * The socket of one connection, knowing its connection: the socket's listeners are then
+ * shared module-level functions instead of closures made for every connection.
+ */
+class GatewaySocket extends WebSocket {
+  connection: GatewayConnection | undefined;
+}
+
+function onSocketMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  (this as GatewaySocket).connection!.receive(data, isBinary);
+}
+
+function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
+  (this as GatewaySocket).connection!.finish(code, reason.toString());
+}
+
+/** Connection failures surface as 'close' right after; without a listener ws would throw. */
+function ignore(): void {}
 
 /**
  * One WebSocket to the gateway: transport and codec, nothing else. Session policy (heartbeats,
@@ -19,23 +41,26 @@ export interface ConnectionListener {
  * context) is made for every reconnect.
  */
 export class GatewayConnection {
-  private readonly socket: WebSocket;
+  private readonly socket: GatewaySocket;
   private readonly decompressor: Decompressor;
   private done = false;
 
+  /**
+   * Opens the socket. It has no handshake timeout of its own: the owner bounds the whole
+   * attempt, from TCP connect to Hello (a handshake timer would stay on every socket for life).
+   */
   constructor(url: string, compression: Compression, private readonly listener: ConnectionListener) {
     this.decompressor = createDecompressor(compression);
-    this.socket = new WebSocket(url, {
+    this.socket = new GatewaySocket(url, {
       perMessageDeflate: false,
       maxPayload: MAX_MESSAGE_BYTES,
       // JSON.parse rejects broken text anyway; ws's UTF-8 scan would be a second pass per frame.
       skipUTF8Validation: true,
-      handshakeTimeout: 30_000,
     });
-    this.socket.on('message', this.onMessage);
-    this.socket.on('close', (code: number, reason: Buffer) => this.finish(code, reason.toString()));
-    // Connection failures surface as 'close' right after; without a listener ws would throw.
-    this.socket.on('error', () => {});
+    this.socket.connection = this;
+    this.socket.on('message', onSocketMessage);
+    this.socket.on('close', onSocketClose);
+    this.socket.on('error', ignore);
   }
 
   /** Whether frames can be written now. */
@@ -71,13 +96,14 @@ export class GatewayConnection {
     this.finish(1006, 'terminated');
   }
 
-  private readonly onMessage = (data: Buffer, isBinary: boolean): void => {
+  /** One WebSocket message: decoded, parsed and handed to the listener. */
+  receive(data: Buffer, isBinary: boolean): void {
     if (this.done) return;
     let text: string | null;
     try {
       text = isBinary ? this.decompressor.push(data) : data.toString('utf8');
     } catch (err) {
-      this.listener.protocolError(err instanceof GatewayProtocolError ? err : new GatewayProtocolError(String(err)), true);
+      this.listener.connectionError(this, err instanceof GatewayProtocolError ? err : new GatewayProtocolError(String(err)), true);
       return;
     }
     if (text === null) return;
@@ -85,20 +111,21 @@ export class GatewayConnection {
     try {
       frame = JSON.parse(text);
     } catch {
-      this.listener.protocolError(new GatewayProtocolError(`Undecodable frame from the gateway (${text.length} chars)`), true);
+      this.listener.connectionError(this, new GatewayProtocolError(`Undecodable frame from the gateway (${text.length} chars)`), true);
       return;
     }
     if (typeof frame !== 'object' || frame === null || typeof (frame as GatewayFrame).op !== 'number') {
-      this.listener.protocolError(new GatewayProtocolError('Gateway frame without a numeric "op"'), false);
+      this.listener.connectionError(this, new GatewayProtocolError('Gateway frame without a numeric "op"'), false);
       return;
     }
-    this.listener.frame(frame as GatewayFrame);
-  };
+    this.listener.connectionFrame(this, frame as GatewayFrame);
+  }
 
-  private finish(code: number, reason: string): void {
+  /** Reports the end of the connection, once. */
+  finish(code: number, reason: string): void {
     if (this.done) return;
     this.done = true;
     this.decompressor.close();
-    this.listener.closed(code, reason);
+    this.listener.connectionClosed(this, code, reason);
   }
 }

@@ -1,9 +1,9 @@
-/** What the heartbeater needs from its connection. */
+/** What the heartbeater needs from the owner of its connection. */
 export interface HeartbeatTarget {
   /** Writes an op 1 frame now. */
-  beat(): void;
+  sendHeartbeat(): void;
   /** No ACK arrived between two beats: the connection is a zombie. */
-  zombie(): void;
+  heartbeatMissed(): void;
 }
 
 /**
@@ -51,7 +51,7 @@ export class Heartbeater {
   private readonly tick = (): void => {
     if (!this.acked) {
       this.stop();
-      this.target.zombie();
+      this.target.heartbeatMissed();
       return;
     }
     this.send();
@@ -61,7 +61,7 @@ export class Heartbeater {
   private send(): void {
     this.acked = false;
     this.sentAt = Date.now();
-    this.target.beat();
+    this.target.sendHeartbeat();
   }
 }
 

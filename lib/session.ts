@@ -1,4 +1,4 @@
-import { GatewayConnection, type ConnectionListener } from './connection.js';
+import { GatewayConnection } from './connection.js';
 import { Heartbeater, heartbeatReserve } from './heartbeat.js';
 import { Backoff } from './backoff.js';
 import { SendLog } from './send-log.js';
@@ -65,6 +65,11 @@ interface CloseIntent {
 /** Per-connection budget of the gateway (protocol §4.1). */
 const FRAMES_PER_WINDOW = 120;
 const WINDOW_MS = 60_000;
+/**
+ * How long one attempt may take from opening the socket to Hello. Discord says Hello at once;
+ * a peer that accepts the connection and then stays silent is retried with backoff.
+ */
+const HELLO_TIMEOUT_MS = 30_000;
 
 let connectionCounter = 0;
 let sharedLimiter: MemoryRateLimiter | undefined;
@@ -114,6 +119,7 @@ export class Session {
   #conn: GatewayConnection | undefined;
   #heartbeater: Heartbeater | undefined;
   #connAbort: AbortController | undefined;
+  #helloTimer: ReturnType<typeof setTimeout> | undefined;
   #bucket: BucketRule | undefined;
   #reachedReady = false;
   #closeIntent: CloseIntent | undefined;
@@ -121,7 +127,8 @@ export class Session {
   #latency = -1;
   readonly #sendLog = new SendLog(FRAMES_PER_WINDOW, WINDOW_MS);
   readonly #backoff = new Backoff();
-  readonly #queue = new SendQueue((text, signal) => this.#sendInOrder(text, signal));
+  /** Made on the first user frame: many shards never send one. */
+  #queue: SendQueue | undefined;
   #readyWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   #connectWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
 
@@ -238,6 +245,7 @@ export class Session {
       case GatewayOpcodes.Resume:
         return this.#sendHandshake(text, options?.signal);
       default:
+        this.#queue ??= new SendQueue((text, signal) => this.#sendInOrder(text, signal));
         return this.#queue.push(text, options?.signal);
     }
   }
@@ -282,25 +290,62 @@ export class Session {
     if (bot.compression === 'none') url.searchParams.delete('compress');
     else url.searchParams.set('compress', bot.compression);
     this.#connAbort = new AbortController();
-    const conn: GatewayConnection = new GatewayConnection(url.toString(), bot.compression, this.#listenerFor(() => conn));
+    const conn = new GatewayConnection(url.toString(), bot.compression, this);
     this.#conn = conn;
+    this.#helloTimer = setTimeout(() => {
+      this.#helloTimer = undefined;
+      if (this.#conn === conn) this.#closeAndReconnect(`no Hello within ${HELLO_TIMEOUT_MS / 1000} s`, { newSession: false });
+    }, HELLO_TIMEOUT_MS);
     bot.debug(`[shard ${this.shard[0]}] connecting to ${url.host} (${this.#resumable ? 'resume' : 'identify'})`);
   }
 
-  #listenerFor(self: () => GatewayConnection): ConnectionListener {
-    return {
-      frame: (frame) => {
-        if (this.#conn === self()) this.#onFrame(frame);
-      },
-      protocolError: (error, fatal) => {
-        if (this.#conn !== self()) return;
-        this.#bot!.reportError(new GatewayProtocolError(redactToken(error.message, this.#bot!.token)), this);
-        if (fatal) this.#closeAndReconnect('protocol error', { newSession: false });
-      },
-      closed: (code, reason) => {
-        if (this.#conn === self()) this.#onClosed(code, redactToken(reason, this.#bot!.token));
-      },
-    };
+  /**
+   * A frame from one of this session's connections; those of a replaced connection are ignored.
+   *
+   * @internal Called by the connection.
+   */
+  connectionFrame(conn: GatewayConnection, frame: GatewayFrame): void {
+    if (this.#conn === conn) this.#onFrame(frame);
+  }
+
+  /**
+   * An undecodable frame: reported, and the connection replaced when the stream is unusable.
+   *
+   * @internal Called by the connection.
+   */
+  connectionError(conn: GatewayConnection, error: GatewayProtocolError, fatal: boolean): void {
+    if (this.#conn !== conn) return;
+    this.#bot!.reportError(new GatewayProtocolError(redactToken(error.message, this.#bot!.token)), this);
+    if (fatal) this.#closeAndReconnect('protocol error', { newSession: false });
+  }
+
+  /**
+   * The current connection ended: the close-code policy decides what comes next.
+   *
+   * @internal Called by the connection.
+   */
+  connectionClosed(conn: GatewayConnection, code: number, reason: string): void {
+    if (this.#conn === conn) this.#onClosed(code, redactToken(reason, this.#bot!.token));
+  }
+
+  /**
+   * Writes op 1 with the last sequence number.
+   *
+   * @internal Called by the heartbeater.
+   */
+  sendHeartbeat(): void {
+    void new Heartbeat(this.seq).sendEvent(this.#bot!, this).catch(() => {});
+    // Refresh the saved state even on a quiet shard, so a store's expiry never drops a live session.
+    this.#save();
+  }
+
+  /**
+   * No ACK between two beats: the connection is a zombie and is replaced (resuming).
+   *
+   * @internal Called by the heartbeater.
+   */
+  heartbeatMissed(): void {
+    this.#closeAndReconnect('zombie connection: no heartbeat ACK', { newSession: false });
   }
 
   #onFrame(frame: GatewayFrame): void {
@@ -352,14 +397,9 @@ export class Session {
       this.#bot!.reportError(new GatewayProtocolError('Second Hello on one connection; ignored'), this);
       return;
     }
-    this.#heartbeater = new Heartbeater(interval, {
-      beat: () => {
-        void new Heartbeat(this.seq).sendEvent(this.#bot!, this).catch(() => {});
-        // Refresh the saved state even on a quiet shard, so a store's expiry never drops a live session.
-        this.#save();
-      },
-      zombie: () => this.#closeAndReconnect('zombie connection: no heartbeat ACK', { newSession: false }),
-    });
+    clearTimeout(this.#helloTimer);
+    this.#helloTimer = undefined;
+    this.#heartbeater = new Heartbeater(interval, this);
     this.#bucket = {
       id: `gateway:${this.shard[0]}:${PROCESS_TAG}:${++connectionCounter}`,
       limit: FRAMES_PER_WINDOW - heartbeatReserve(interval),
@@ -449,6 +489,8 @@ export class Session {
   }
 
   #teardownConnection(): void {
+    clearTimeout(this.#helloTimer);
+    this.#helloTimer = undefined;
     this.#heartbeater?.stop();
     if (this.#heartbeater) this.#latency = this.#heartbeater.latency;
     this.#heartbeater = undefined;

@@ -9,7 +9,7 @@ describe('Heartbeater', () => {
   function make(random: number) {
     const beats: number[] = [];
     let zombies = 0;
-    const hb = new Heartbeater(41250, { beat: () => beats.push(Date.now()), zombie: () => { zombies++; } }, () => random);
+    const hb = new Heartbeater(41250, { sendHeartbeat: () => beats.push(Date.now()), heartbeatMissed: () => { zombies++; } }, () => random);
     return { hb, beats, zombies: () => zombies };
   }
 
