@@ -15,7 +15,11 @@ export interface HeartbeatTarget {
 export class Heartbeater {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private acked = true;
+  /** When the oldest beat still waiting for its ACK was sent (meaningless while `acked`). */
+  private unackedSince = 0;
   private sentAt = 0;
+  /** When the next scheduled beat is due, epoch ms (0 when stopped). */
+  nextBeatAt = 0;
   /** Round trip of the last acknowledged beat, in ms (`-1` before the first ACK). */
   latency = -1;
 
@@ -32,8 +36,16 @@ export class Heartbeater {
     if (this.sentAt) this.latency = Date.now() - this.sentAt;
   }
 
-  /** Answers a server op 1 at once; the regular schedule continues from now. */
+  /**
+   * Answers a server op 1 at once; the regular schedule continues from now. A beat left
+   * unacknowledged for a whole interval still means a zombie: requests must not keep a dead
+   * connection looking alive.
+   */
   beatNow(): void {
+    if (!this.acked && Date.now() - this.unackedSince >= this.interval) {
+      this.failed();
+      return;
+    }
     this.send();
     this.schedule(this.interval);
   }
@@ -41,26 +53,34 @@ export class Heartbeater {
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.nextBeatAt = 0;
   }
 
   private schedule(delay: number): void {
     clearTimeout(this.timer);
+    this.nextBeatAt = Date.now() + delay;
     this.timer = setTimeout(this.tick, delay);
   }
 
   private readonly tick = (): void => {
     if (!this.acked) {
-      this.stop();
-      this.target.heartbeatMissed();
+      this.failed();
       return;
     }
     this.send();
     this.schedule(this.interval);
   };
 
+  private failed(): void {
+    this.stop();
+    this.target.heartbeatMissed();
+  }
+
   private send(): void {
+    const now = Date.now();
+    if (this.acked) this.unackedSince = now;
     this.acked = false;
-    this.sentAt = Date.now();
+    this.sentAt = now;
     this.target.sendHeartbeat();
   }
 }

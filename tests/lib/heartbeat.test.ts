@@ -62,6 +62,42 @@ describe('Heartbeater', () => {
     hb.stop();
   });
 
+  it('still reports a zombie when server requests keep coming but no ACK does', () => {
+    const { hb, beats, zombies } = make(0.5);
+    hb.start();
+    // Requests every 10 s, never acknowledged: each is answered until the oldest unacknowledged
+    // beat is a whole interval old; the next request then finds a zombie.
+    for (let i = 0; i < 4; i++) {
+      hb.beatNow();
+      mock.timers.tick(10_000);
+    }
+    assert.equal(beats.length, 4);
+    assert.equal(zombies(), 0);
+    mock.timers.tick(1250);
+    hb.beatNow();
+    assert.equal(zombies(), 1);
+    assert.equal(beats.length, 4, 'no beat on a zombie connection');
+    mock.timers.tick(200_000);
+    assert.equal(zombies(), 1, 'stops after reporting');
+  });
+
+  it('answers every request while ACKs come, and reports when the next beat is due', () => {
+    const { hb, beats, zombies } = make(0.5);
+    hb.start();
+    assert.equal(hb.nextBeatAt, 1_000_000 + 20625);
+    for (let i = 0; i < 10; i++) {
+      hb.beatNow();
+      assert.equal(hb.nextBeatAt, Date.now() + 41250, 'the schedule restarts from the answer');
+      mock.timers.tick(30);
+      hb.ack();
+      mock.timers.tick(10_000);
+    }
+    assert.equal(beats.length, 10);
+    assert.equal(zombies(), 0);
+    hb.stop();
+    assert.equal(hb.nextBeatAt, 0);
+  });
+
   it('reserves ceil(60000 / interval) + 1 beats per minute', () => {
     assert.equal(heartbeatReserve(41250), 3);
     assert.equal(heartbeatReserve(45000), 3);
