@@ -41,6 +41,22 @@ export class SendLog {
     return oldest === Infinity ? 0 : oldest + this.windowMs;
   }
 
+  /**
+   * Whether one more frame written at `now` keeps every window at or under `capacity`, given
+   * the heartbeats still to come: one at `nextBeat`, then one every `interval` (`nextBeat` 0:
+   * none). Only the ends of future windows at those beats can be fuller than the window
+   * ending now, as frames only leave in between.
+   */
+  fits(now: number, nextBeat: number, interval: number): boolean {
+    if (this.count(now) + 1 > this.capacity) return false;
+    let beats = 0;
+    for (let at = nextBeat; nextBeat > 0 && at < now + this.windowMs; at += interval) {
+      beats++;
+      if (this.count(at) + 1 + beats > this.capacity) return false;
+    }
+    return true;
+  }
+
   clear(): void {
     this.times = [];
     this.head = 0;

@@ -1,4 +1,5 @@
 import type { APIGatewaySessionStartLimit } from '../types/payloads.js';
+import { sleep } from './sleep.js';
 
 /** What the budget needs from its bot. */
 export interface SessionStartBudgetHooks {
@@ -49,13 +50,4 @@ export class SessionStartBudget {
     }
     if (this.remaining !== undefined) this.remaining--;
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    signal?.throwIfAborted();
-    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-    const onAbort = (): void => { clearTimeout(timer); reject(signal!.reason); };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
