@@ -123,6 +123,9 @@ const DAY_MS = 86_400_000;
  */
 export const IDENTIFY_INTERVAL_MS = 5000 + 250;
 
+/** Least time between two refetches of `/gateway/bot` caused by failed connections, ms. */
+const GATEWAY_REFETCH_MS = 30_000;
+
 /**
  * A bot: its token, intents and options, its dispatch handlers, its sessions, and the
  * app-wide rate limits (identify buckets, daily session starts) its sessions share.
@@ -169,6 +172,7 @@ export class Client extends EventEmitter<ClientEvents> {
   #anyListeners: AnyDispatchListener[] = [];
   readonly #warned = new Set<string>();
   #gatewayInfo: Promise<APIGatewayBotInfo> | undefined;
+  #gatewayInfoAt = 0;
   readonly #budget: SessionStartBudget;
   #identifyGates = new Map<number, Promise<void>>();
   #gateOpeners = new Map<number, () => void>();
@@ -293,6 +297,7 @@ export class Client extends EventEmitter<ClientEvents> {
     if (!this.#gatewayInfo || options.fresh) {
       const pending = this.#fetchGatewayBot();
       this.#gatewayInfo = pending;
+      this.#gatewayInfoAt = Date.now();
       pending.then((info) => this.#budget.update(info.session_start_limit), () => {
         if (this.#gatewayInfo === pending) this.#gatewayInfo = undefined;
       });
@@ -406,6 +411,19 @@ export class Client extends EventEmitter<ClientEvents> {
   async resolveGatewayURL(): Promise<string> {
     if (this.#gatewayURLOption) return this.#gatewayURLOption;
     return (await this.getGatewayBot()).url;
+  }
+
+  /**
+   * @internal
+   * A new session failed to connect: the cached `/gateway/bot` answer is fetched again for the
+   * next attempt (protocol §1.1), at most once per 30 s however many
+   * shards fail together, so an outage never turns into a flood of REST calls.
+   */
+  gatewayURLFailed(): void {
+    if (this.#gatewayURLOption || !this.#gatewayInfo) return;
+    const now = Date.now();
+    if (now - this.#gatewayInfoAt < GATEWAY_REFETCH_MS) return;
+    this.#gatewayInfo = undefined;
   }
 
   /** @internal Hands one dispatch to its handlers; the hottest path of the library. */

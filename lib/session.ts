@@ -3,6 +3,7 @@ import { Heartbeater, heartbeatReserve } from './heartbeat.js';
 import { Backoff } from './backoff.js';
 import { SendLog } from './send-log.js';
 import { SendQueue } from './send-queue.js';
+import { sleep } from './sleep.js';
 import { MemoryRateLimiter } from './ratelimit/memory.js';
 import type { BucketRule, RateLimiter } from './ratelimit/types.js';
 import type { SessionStore } from './store/types.js';
@@ -70,6 +71,11 @@ const WINDOW_MS = 60_000;
  * a peer that accepts the connection and then stays silent is retried with backoff.
  */
 const HELLO_TIMEOUT_MS = 30_000;
+/**
+ * Consecutive attempts on `resume_gateway_url` that may fail before the session gives up on
+ * resuming and identifies on the gateway URL (protocol §1.11: "if you cannot resume").
+ */
+const MAX_RESUME_ATTEMPTS = 3;
 
 let connectionCounter = 0;
 let sharedLimiter: MemoryRateLimiter | undefined;
@@ -122,6 +128,9 @@ export class Session {
   #helloTimer: ReturnType<typeof setTimeout> | undefined;
   #bucket: BucketRule | undefined;
   #reachedReady = false;
+  /** What the current attempt does, and how many resume attempts failed in a row. */
+  #attempt: 'identify' | 'resume' = 'identify';
+  #failedResumes = 0;
   #closeIntent: CloseIntent | undefined;
   #cancelReconnect: (() => void) | undefined;
   #latency = -1;
@@ -271,8 +280,9 @@ export class Session {
     this.status = 'connecting';
     this.#reachedReady = false;
     let base: string;
+    this.#attempt = this.#resumable ? 'resume' : 'identify';
     try {
-      base = this.#resumable ? this.resumeURL! : await bot.resolveGatewayURL();
+      base = this.#attempt === 'resume' ? this.resumeURL! : await bot.resolveGatewayURL();
     } catch (err) {
       if (err instanceof HTTPError && err.status === 401) {
         // Discord refuses the token itself: retrying would only repeat it (like close 4004).
@@ -284,7 +294,15 @@ export class Session {
       return;
     }
     if (this.#closed) return;
-    const url = new URL(base);
+    let url: URL;
+    try {
+      url = new URL(base);
+    } catch {
+      bot.reportError(new GatewayProtocolError(`Unusable gateway URL ${JSON.stringify(base)}`), this);
+      if (this.#attempt === 'resume') this.#forget();
+      this.#reconnect(true);
+      return;
+    }
     url.searchParams.set('v', '10');
     url.searchParams.set('encoding', 'json');
     if (bot.compression === 'none') url.searchParams.delete('compress');
@@ -374,15 +392,24 @@ export class Session {
   }
 
   /**
-   * A server may ask for a beat at any time. The answer must leave room for the scheduled beats
-   * still due within the window, so that the connection never exceeds 120 frames a minute.
+   * A server may ask for a beat at any time. The answer (which restarts the schedule) must
+   * leave room for the scheduled beats still due within the window, so that the connection
+   * never exceeds 120 frames a minute: a 121st frame would cost the connection (close 4008).
    */
   #onHeartbeatRequest(): void {
     const heartbeater = this.#heartbeater;
     if (!heartbeater) return;
-    const scheduled = Math.ceil(WINDOW_MS / heartbeater.interval);
-    if (this.#sendLog.count(Date.now()) + scheduled < FRAMES_PER_WINDOW) heartbeater.beatNow();
+    const now = Date.now();
+    if (this.#sendLog.fits(now, now + heartbeater.interval, heartbeater.interval)) heartbeater.beatNow();
     else this.#bot!.debug(`[shard ${this.shard[0]}] heartbeat request not answered: the 60 s budget is spent`);
+  }
+
+  /** Ms until a user frame fits beside the heartbeats due within the window (0: now). */
+  #budgetWait(): number {
+    const heartbeater = this.#heartbeater;
+    const now = Date.now();
+    if (!heartbeater || this.#sendLog.fits(now, heartbeater.nextBeatAt, heartbeater.interval)) return 0;
+    return Math.max(1, this.#sendLog.resetTime(now) - now);
   }
 
   #onHello(d: unknown): void {
@@ -402,7 +429,8 @@ export class Session {
     this.#heartbeater = new Heartbeater(interval, this);
     this.#bucket = {
       id: `gateway:${this.shard[0]}:${PROCESS_TAG}:${++connectionCounter}`,
-      limit: FRAMES_PER_WINDOW - heartbeatReserve(interval),
+      // An interval so short that beats alone fill the window still leaves one unit: the send log decides.
+      limit: Math.max(1, FRAMES_PER_WINDOW - heartbeatReserve(interval)),
       interval: WINDOW_MS,
     };
     this.#sendLog.clear();
@@ -419,6 +447,8 @@ export class Session {
         await new Resume({ token: bot.token, session_id: this.id!, seq: this.seq! }).sendEvent(bot, this, { signal });
       } else {
         this.status = 'identifying';
+        // A new session numbers its events from 1 again; an old seq would discard its READY.
+        this.seq = null;
         await bot.identifyFor(this.shard).sendEvent(bot, this, { signal });
       }
     } catch (err) {
@@ -437,10 +467,13 @@ export class Session {
       return;
     }
     if (typeof s === 'number') {
-      // A resume replays from our seq; anything at or below it was delivered already.
-      if (this.seq !== null && s <= this.seq) return;
-      this.seq = s;
-      this.#save();
+      if (this.seq === null || s > this.seq) {
+        this.seq = s;
+        this.#save();
+      } else if (t !== 'RESUMED' && t !== 'READY') {
+        // A resume replays from our seq; anything at or below it was delivered already.
+        return;
+      }
     }
     if (t === 'READY') this.#onReady(frame.d as GatewayReadyDispatchData);
     else if (t === 'RESUMED') this.#onResumed();
@@ -461,6 +494,7 @@ export class Session {
   #becomeReady(how: 'ready' | 'resumed'): void {
     this.status = 'ready';
     this.#reachedReady = true;
+    this.#failedResumes = 0;
     this.#backoff.reset();
     const bot = this.#bot!;
     bot.debug(`[shard ${this.shard[0]}] ${how}`);
@@ -529,6 +563,11 @@ export class Session {
   #reconnect(failed: boolean, minDelay = 0): void {
     const bot = this.#bot!;
     let delay = minDelay;
+    if (failed && this.#attempt === 'resume' && this.#resumable && ++this.#failedResumes >= MAX_RESUME_ATTEMPTS) {
+      bot.debug(`[shard ${this.shard[0]}] ${this.#failedResumes} resume attempts failed; identifying on the gateway URL`);
+      this.#forget();
+    }
+    if (failed && this.#attempt === 'identify') bot.gatewayURLFailed();
     if (failed) {
       if (this.#backoff.attempts >= bot.maxReconnectAttempts) {
         this.#end(new ReconnectLimitError(this.#backoff.attempts, this.shard[0]));
@@ -603,9 +642,12 @@ export class Session {
       const bucket = this.#bucket;
       const connAbort = this.#connAbort;
       if (!conn || !bucket || !connAbort) throw new DisgateError(`Shard ${this.shard[0]}: ready without a connection`);
+      // A wait on this connection's bucket ends with the connection: the next one has a fresh bucket.
+      const waitSignal = signal ? AbortSignal.any([signal, connAbort.signal]) : connAbort.signal;
       try {
-        // A wait on this connection's bucket ends with the connection: the next one has a fresh bucket.
-        await this.rateLimiter.acquire(bucket, { signal: signal ? AbortSignal.any([signal, connAbort.signal]) : connAbort.signal });
+        await this.rateLimiter.acquire(bucket, { signal: waitSignal });
+        // Heartbeats the server asked for are not in the bucket; the send log knows them all.
+        for (let wait = this.#budgetWait(); wait > 0; wait = this.#budgetWait()) await sleep(wait, waitSignal);
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
         if (this.#closed) throw new SessionClosedError(this.shard[0]);
