@@ -69,8 +69,9 @@ const INTENT_RULES: readonly { intent: GatewayIntentBits; applies: (r: RequestGu
   },
   {
     intent: GatewayIntentBits.GuildMembers,
-    applies: (r) => r.requestsAllMembers,
-    reason: 'requesting all members (query "" with limit 0) needs it',
+    // Discord's docs write the whole list as query "" with limit 0 <= n: any limit, not only 0.
+    applies: (r) => r.query === '',
+    reason: 'listing members without a name prefix (query "") needs it',
   },
 ];
 
@@ -128,8 +129,8 @@ export class RequestGuildMembers extends SendEvent<GatewayRequestGuildMembersDat
    *
    * @param bot - the bot whose intents are checked
    *
-   * @throws {@link MissingIntentError} for `presences: true` without GUILD_PRESENCES, or an
-   * all-members request without GUILD_MEMBERS
+   * @throws {@link MissingIntentError} for `presences: true` without GUILD_PRESENCES, or
+   * `query: ''` (with any limit) without GUILD_MEMBERS
    */
   protected override checkBot(bot: Client): void {
     for (const { intent, applies, reason } of INTENT_RULES) {

@@ -83,7 +83,8 @@ describe('Refused before sending', () => {
     const before = sent(h.sim).length;
     const withPresences = new RequestGuildMembers({ guild_id, user_ids: [h.sim.guilds[0]!.members[1]!.member.user.id], presences: true });
     const allMembers = new RequestGuildMembers({ guild_id, query: '', limit: 0 });
-    for (const event of [withPresences, allMembers]) {
+    const someOfAll = new RequestGuildMembers({ guild_id, query: '', limit: 10 });
+    for (const event of [withPresences, allMembers, someOfAll]) {
       await assert.rejects(event.sendEvent(h.bot, h.session), MissingIntentError);
       await assert.rejects(event.sendEvents(h.bot), MissingIntentError);
       await assert.rejects(h.bot.requestGuildMembers(event), MissingIntentError);
