@@ -530,6 +530,9 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** @internal */
   sessionReady(session: Session, how: 'ready' | 'resumed'): void {
+    if (how === 'ready' && this.#members.size !== 0) {
+      this.#members.cancelSent(new SessionClosedError(session.shard[0], 'a new session replaced the one the request was sent on'), session.shard[0]);
+    }
     this.emit('ready', session, how);
   }
 

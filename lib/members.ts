@@ -62,6 +62,8 @@ interface Pending {
   /** Chunks by `chunk_index`; its length is the first `chunk_count` seen. */
   chunks: (GatewayGuildMembersChunkDispatchData | undefined)[] | undefined;
   received: number;
+  /** Written to the gateway (by {@link MemberChunkCollector.request}). */
+  sent: boolean;
   resolve(result: GuildMembersResult): void;
   reject(error: unknown): void;
 }
@@ -141,6 +143,7 @@ export class MemberChunkCollector {
         shardId,
         chunks: undefined,
         received: 0,
+        sent: false,
         resolve: (value) => (settle(), resolve(value)),
         reject: (error) => (settle(), reject(error)),
       };
@@ -163,7 +166,10 @@ export class MemberChunkCollector {
    */
   async request(request: RequestGuildMembers, send: (event: RequestGuildMembers) => Promise<void>, options: CollectOptions = {}): Promise<GuildMembersResult> {
     const { event, result } = this.collect(request, options);
-    const sent = send(event).catch((error: unknown) => {
+    const sent = send(event).then(() => {
+      const entry = this.#pending.get(event.nonce!);
+      if (entry) entry.sent = true;
+    }, (error: unknown) => {
       this.cancel(event.nonce!, error);
       throw error;
     });
@@ -210,7 +216,8 @@ export class MemberChunkCollector {
    */
   onRateLimited(d: GatewayRateLimitedDispatchData): boolean {
     if (d.opcode !== GatewayOpcodes.RequestGuildMembers) return false;
-    const nonce = d.meta.nonce;
+    // Discord drops a nonce it finds invalid; the guild then tells which request was refused.
+    const nonce = d.meta.nonce ?? this.#oldestSentFor(d.meta.guild_id);
     if (nonce === undefined) return false;
     const entry = this.#pending.get(nonce);
     if (entry === undefined) return false;
@@ -244,6 +251,25 @@ export class MemberChunkCollector {
     for (const [nonce, entry] of [...this.#pending]) {
       if (shardId === undefined || entry.shardId === shardId) this.#fail(nonce, entry, error);
     }
+  }
+
+  /**
+   * Rejects the requests of `shardId` already written to the gateway: their session was
+   * replaced by a new one (READY), so their chunks will never come. Requests still waiting to
+   * be written go out on the new session.
+   *
+   * @param error - what the results reject with
+   * @param shardId - the shard whose session was replaced
+   */
+  cancelSent(error: unknown, shardId: number): void {
+    for (const [nonce, entry] of [...this.#pending]) {
+      if (entry.sent && entry.shardId === shardId) this.#fail(nonce, entry, error);
+    }
+  }
+
+  #oldestSentFor(guildId: string): string | undefined {
+    for (const [nonce, entry] of this.#pending) if (entry.sent && entry.guildId === guildId) return nonce;
+    return undefined;
   }
 
   #fail(nonce: string, entry: Pending, error: unknown): void {

@@ -113,6 +113,24 @@ describe('MemberChunkCollector', () => {
     });
   });
 
+  describe('a new session', () => {
+    it('rejects the requests already written on the shard, and keeps the ones still waiting to go out', async () => {
+      const collector = new MemberChunkCollector();
+      const written = collector.request(all(), async () => {}, { shardId: 0 });
+      let release: () => void = () => {};
+      const queued = collector.request(all(), () => new Promise<void>((resolve) => { release = resolve; }), { shardId: 0 });
+      const otherShard = collector.request(all(), async () => {}, { shardId: 1 });
+      await new Promise((resolve) => setImmediate(resolve));
+      collector.cancelSent(new SessionClosedError(0, 'replaced'), 0);
+      await assert.rejects(written, SessionClosedError);
+      assert.equal(collector.size, 2);
+      release();
+      collector.cancelAll(new Error('end'));
+      await assert.rejects(queued, /end/);
+      await assert.rejects(otherShard, /end/);
+    });
+  });
+
   describe('RATE_LIMITED', () => {
     it('rejects the matching request with retry_after and meta', async () => {
       const collector = new MemberChunkCollector();
@@ -129,6 +147,18 @@ describe('MemberChunkCollector', () => {
       assert.equal(collector.onRateLimited(rateLimited('other')), false);
       assert.equal(collector.onRateLimited(rateLimited(undefined)), false);
       assert.equal(collector.size, 1);
+    });
+
+    it('without a nonce (Discord dropped an invalid one), rejects the oldest written request for the guild', async () => {
+      const collector = new MemberChunkCollector();
+      const first = collector.request(all(), async () => {});
+      const second = collector.request(all(), async () => {});
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(collector.onRateLimited(rateLimited(undefined)), true);
+      await assert.rejects(first, RateLimitedError);
+      assert.equal(collector.size, 1, 'the second request still waits');
+      collector.cancelAll(new Error('done'));
+      await assert.rejects(second, /done/);
     });
 
     it('ignores other opcodes', () => {
