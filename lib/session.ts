@@ -303,10 +303,8 @@ export class Session {
       this.#reconnect(true);
       return;
     }
-    url.searchParams.set('v', '10');
-    url.searchParams.set('encoding', 'json');
-    if (bot.compression === 'none') url.searchParams.delete('compress');
-    else url.searchParams.set('compress', bot.compression);
+    // The same query on every connection, resumes included (protocol §1.8); Discord's URLs carry none of their own.
+    url.search = bot.compression === 'none' ? 'v=10&encoding=json' : `v=10&encoding=json&compress=${bot.compression}`;
     this.#connAbort = new AbortController();
     const conn = new GatewayConnection(url.toString(), bot.compression, this);
     this.#conn = conn;
