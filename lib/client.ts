@@ -600,19 +600,30 @@ export class Client extends EventEmitter<ClientEvents> {
    * Within one `connect()`, a shard identifies only after the previous shard of its bucket key:
    * keys may run in parallel, but each key's shards start in ascending order (protocol §4.2).
    */
+  /**
+   * Buckets start in order (protocol §4.2: with max_concurrency 16, shards 0–15 first, then
+   * 16–31): each shard of a group identifies only once every shard of the group before it is
+   * READY (or has given up), so no slow socket lets a later group overtake.
+   */
   #planIdentifyOrder(ids: number[], maxConcurrency: number): void {
-    const lastOfKey = new Map<number, number>();
+    const groups = new Map<number, number[]>();
     for (const id of [...ids].sort((a, b) => a - b)) {
-      const previous = lastOfKey.get(id % maxConcurrency);
-      if (previous !== undefined) {
-        let open!: () => void;
-        const gate = new Promise<void>((resolve) => { open = resolve; });
-        this.#gateOpeners.set(previous, open);
-        this.#identifyGates.set(id, gate);
+      const group = Math.floor(id / maxConcurrency);
+      const members = groups.get(group);
+      if (members) members.push(id);
+      else groups.set(group, [id]);
+    }
+    let previous: Promise<void> | undefined;
+    for (const members of groups.values()) {
+      const opened: Promise<void>[] = [];
+      for (const id of members) {
+        if (previous) this.#identifyGates.set(id, previous);
+        opened.push(new Promise<void>((resolve) => this.#gateOpeners.set(id, resolve)));
       }
-      lastOfKey.set(id % maxConcurrency, id);
+      previous = Promise.all(opened).then(() => {});
     }
   }
+
 
   #openGate(shardId: number): void {
     const open = this.#gateOpeners.get(shardId);
