@@ -307,6 +307,18 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /**
    * @internal
+   * Waits until every shard of the group before this one (in `bot.connect()` order) has its
+   * identify slot. Sessions wait here before opening a socket.
+   */
+  async identifyTurn(shardId: number): Promise<void> {
+    const gate = this.#identifyGates.get(shardId);
+    if (!gate) return;
+    await gate;
+    this.#identifyGates.delete(shardId);
+  }
+
+  /**
+   * @internal
    * Waits for this shard's turn to identify: the daily session-start budget, then the
    * `identify:<shard_id % max_concurrency>` bucket (1 per 5 s). `Identify.sendEvent` calls it.
    */

@@ -279,8 +279,12 @@ export class Session {
     if (this.#closed) return;
     this.status = 'connecting';
     this.#reachedReady = false;
-    let base: string;
     this.#attempt = this.#resumable ? 'resume' : 'identify';
+    // A shard waits for the groups before it without a socket: an open socket would idle (and
+    // heartbeat), for minutes on a big bot, before it may identify.
+    if (this.#attempt === 'identify') await bot.identifyTurn(this.shard[0]);
+    if (this.#closed) return;
+    let base: string;
     try {
       base = this.#attempt === 'resume' ? this.resumeURL! : await bot.resolveGatewayURL();
     } catch (err) {

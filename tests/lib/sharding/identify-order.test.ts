@@ -122,3 +122,22 @@ describe('bot.connect(): identify buckets', () => {
     }
   });
 });
+
+describe('bot.connect(): sockets open when their group may start', () => {
+  it('a shard waiting for the groups before it has no socket yet: it identifies within one window of opening it', async () => {
+    // A 2 s heartbeat interval with a deadline of 3 s: a socket idling through earlier groups
+    // would have to beat long before it identifies.
+    h = await harness({ sim: { shards: 8, maxConcurrency: 2, guilds: 8, heartbeatInterval: 2000 } });
+    const identified = recordIdentifies(h);
+    const openedAt = new Map<number, number>();
+    const waited: number[] = [];
+    h.sim.on('connection', (e) => openedAt.set(e.connection, Date.now()));
+    h.sim.on('identify', (e) => waited.push(Date.now() - openedAt.get(e.connection)!));
+    await connectOnFakeTime(h);
+    assert.equal(identified.length, 8);
+    assert.deepEqual(h.closes, [], 'no connection was lost on the way');
+    // Four groups, 5.25 s apart: a socket waits at most one identify window, never for earlier groups.
+    assert.ok(Math.max(...waited) <= SPACING + STEP, `a socket waited ${Math.max(...waited)} ms for its identify`);
+    assert.equal(refusals(h), 0);
+  });
+});
