@@ -1,11 +1,13 @@
 /**
  * How a session recovers when the usual path fails: heartbeats the server asks for while ACKs
- * never come, a resume URL that cannot be reached, and a new session after an old one left a
- * sequence number behind.
+ * never come, a resume URL that cannot be reached, a new session after an old one left a
+ * sequence number behind, and a gateway that accepts the socket but never says Hello.
  */
 import { it, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { GatewayOpcodes } from '../../lib/index.js';
+import { WebSocketServer } from 'ws';
+import type { AddressInfo } from 'node:net';
+import { Client, GatewayIntentBits, GatewayOpcodes, Session } from '../../lib/index.js';
 import { harness, settle, type Harness } from '../helpers/gateway.js';
 import { advanceQuietly, advanceQuietlyUntil, sent } from '../helpers/e2e.js';
 
@@ -63,4 +65,38 @@ it('a new session after a non-resumable drop takes its READY, although the old s
   h.sim.dispatch('MESSAGE_CREATE', { id: '99', channel_id: '1', guild_id: guild.id, content: 'after' });
   await advanceQuietly(h.sim, 100, 100);
   assert.deepEqual(seen, ['MESSAGE_CREATE'], 'events of the new session are delivered');
+});
+
+it('a gateway that accepts the socket but never says Hello is left after 30 s and tried again', async (t) => {
+  const silent = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => silent.once('listening', () => resolve()));
+  let connections = 0;
+  silent.on('connection', () => { connections++; });
+  t.after(() => new Promise<void>((resolve) => { for (const c of silent.clients) c.terminate(); silent.close(() => resolve()); }));
+  mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 1_700_000_000_000 });
+  t.after(() => mock.timers.reset());
+  const bot = new Client({
+    token: 'token', intents: GatewayIntentBits.Guilds, compression: 'none',
+    gatewayURL: `ws://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+  });
+  const closes: number[] = [];
+  bot.on('close', (e) => closes.push(e.code));
+  bot.on('error', () => {});
+  const session = new Session();
+  const connected = session.connect(bot).catch(() => {});
+  const step = async (ms: number): Promise<void> => {
+    for (let done = 0; done < ms; done += 500) {
+      mock.timers.tick(500);
+      await settle(10);
+    }
+  };
+  await step(29_500);
+  assert.equal(connections, 1);
+  assert.deepEqual(closes, [], 'still waiting for Hello');
+  await step(5_000);
+  assert.deepEqual(closes, [4900], 'left the silent connection, keeping the session resumable');
+  await step(5_000);
+  assert.equal(connections, 2, 'tried again (after a backoff)');
+  await session.disconnect();
+  await connected;
 });
