@@ -83,7 +83,19 @@ export interface IdleReport {
   rssPerSessionKB: number;
   /** JS heap added per session (after settling and a full GC), KB. */
   heapPerSessionKB: number;
+  /** What a second batch of as many sessions added on top of the first, or why there is none. */
+  marginal: IdleMarginal;
 }
+
+/**
+ * The marginal figures of one idle-sessions run: (after the second batch − after the first) ÷
+ * sessions, both read after settling and a full GC. What the first connects compile, optimize
+ * and allocate once is already paid by then, so this is the cost of each added session.
+ * `ok: false` when the contender could not open a second batch in the same process.
+ */
+export type IdleMarginal =
+  | { ok: true; rssPerSessionKB: number; heapPerSessionKB: number }
+  | { ok: false; error: string };
 
 /** Figures of one send-path run. */
 export interface SendReport {

@@ -11,8 +11,17 @@ export type DispatchHandler = (name: string, data: unknown) => void;
 
 /** Options of {@link Contender.connect}. */
 export interface ConnectOptions {
-  /** How many sessions to open: shards `[0, n)` of `n`. */
+  /**
+   * How many sessions to open: shards `[first, first + n)` of `first + n`, where `first` is
+   * {@link ConnectOptions.firstShard} (so by default `[0, n)` of `n`).
+   */
   shards: number;
+  /**
+   * Id of the first session, default 0. A second batch in the same process (the idle
+   * benchmark's marginal figure) passes the first batch's size, so its sessions are the upper
+   * half of a bot twice as large instead of duplicates of the first batch's ids.
+   */
+  firstShard?: number;
   /** Dispatch names the benchmark listens to; contenders that subscribe per name use this list. */
   events: readonly string[];
   /** Called for each dispatch in `events`, as the contender's user handler would be. */

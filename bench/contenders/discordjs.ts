@@ -26,6 +26,7 @@ const discordjs: Contender = {
   sendPath: false,
   async connect(target: Target, options: ConnectOptions): Promise<Connection> {
     const compression = COMPRESSION[target.compression];
+    const firstShard = options.firstShard ?? 0;
     if (compression === undefined) throw new Error(`@discordjs/ws cannot use ${target.compression}`);
     // REST wants the base without the version; it appends `/v10` itself.
     const rest = new REST({ api: target.apiURL.replace(/\/v\d+$/, ''), version: '10' }).setToken(target.token);
@@ -34,7 +35,10 @@ const discordjs: Contender = {
       intents: target.intents,
       rest,
       compression,
-      shardCount: options.shards,
+      // Each connect() has its own manager; a later batch (firstShard > 0) spawns only its own
+      // ids of the larger bot.
+      shardCount: firstShard + options.shards,
+      shardIds: firstShard === 0 ? null : { start: firstShard, end: firstShard + options.shards - 1 },
     });
     const wanted = new Set(options.events);
     manager.on(WebSocketShardEvents.Dispatch, (payload) => {

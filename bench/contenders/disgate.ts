@@ -54,9 +54,11 @@ const disgate: Contender = {
       if (!isDispatchName(name)) throw new Error(`not a dispatch name: ${name}`);
       bot.handle(name, (data) => options.onDispatch(name, data));
     }
+    const firstShard = options.firstShard ?? 0;
+    const total = firstShard + options.shards;
     const sessions = Array.from(
       { length: options.shards },
-      (_, id) => new Session({ shard: [id, options.shards], ...(id === 0 && { rateLimiter: new NonLimitingRateLimiter() }) }),
+      (_, i) => new Session({ shard: [firstShard + i, total], ...(i === 0 && { rateLimiter: new NonLimitingRateLimiter() }) }),
     );
     await Promise.all(sessions.map((session) => session.connect(bot)));
     const first = sessions[0];

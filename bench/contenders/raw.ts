@@ -114,13 +114,15 @@ export function rawContender(options: RawOptions): Contender {
     compressions: options.compressions,
     sendPath: true,
     async connect(target: Target, connect: ConnectOptions): Promise<Connection> {
+      const first = connect.firstShard ?? 0;
+      const total = first + connect.shards;
       const sockets = await Promise.all(
-        Array.from({ length: connect.shards }, (_, id) => openSession(target, [id, connect.shards], connect.onDispatch)),
+        Array.from({ length: connect.shards }, (_, i) => openSession(target, [first + i, total], connect.onDispatch)),
       );
-      const first = sockets[0];
-      const send = first === undefined ? undefined : options.awaitWrite
-        ? () => new Promise<void>((resolve, reject) => first.send(JSON.stringify({ op: 3, d: PRESENCE }), (error) => (error ? reject(error) : resolve())))
-        : () => first.send(JSON.stringify({ op: 3, d: PRESENCE }));
+      const lead = sockets[0];
+      const send = lead === undefined ? undefined : options.awaitWrite
+        ? () => new Promise<void>((resolve, reject) => lead.send(JSON.stringify({ op: 3, d: PRESENCE }), (error) => (error ? reject(error) : resolve())))
+        : () => lead.send(JSON.stringify({ op: 3, d: PRESENCE }));
       return {
         sendPresence: send,
         close: async () => {

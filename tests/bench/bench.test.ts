@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import { dispatchBodies, guildCreate, messageCreate } from '../../bench/fixtures.js';
 import { endsWithSyncFlush, syncStep } from '../../bench/sync-zlib.js';
+import { idleTable, parseIdleReport, type IdleOptions } from '../../bench/idle.js';
+import type { IdleReport } from '../../bench/scenario.js';
 import { pairedRatio, type Series } from '../../bench/series.js';
 import { median } from '../../bench/table.js';
 
@@ -76,5 +78,47 @@ describe('bench statistics', () => {
     };
     // Ratios 0.9, 0.5, 1.1 (run 3 has no raw figure): median 0.9.
     assert.equal(pairedRatio(series, 'x', 'raw', (v) => v), 0.9);
+  });
+});
+
+describe('bench/idle marginal figures', () => {
+  const report = (rss: number, heap: number, marginal: IdleReport['marginal']): IdleReport => ({
+    sessions: 100, readyMs: 50, rssPerSessionKB: rss, heapPerSessionKB: heap, marginal,
+  });
+  const options: IdleOptions = {
+    runs: 2, sessions: 100, heartbeatInterval: 2000, settleMs: 5000, compressions: ['none'], timeoutMs: 1000,
+    contenders: [
+      { name: 'raw', label: 'raw', compressions: ['none'], sendPath: true },
+      { name: 'lib', label: 'lib', compressions: ['none'], sendPath: true },
+      { name: 'old', label: 'old', compressions: ['none'], sendPath: false },
+    ],
+  };
+
+  it('parses a report with and without a second batch, and rejects one without the first batch', () => {
+    const base = { sessions: 100, readyMs: 50, rssPerSessionKB: 100, heapPerSessionKB: 12 };
+    assert.deepEqual(parseIdleReport({ ...base, marginal: { ok: true, rssPerSessionKB: 60, heapPerSessionKB: 4 } }).marginal, {
+      ok: true, rssPerSessionKB: 60, heapPerSessionKB: 4,
+    });
+    assert.deepEqual(parseIdleReport({ ...base, marginal: { ok: false, error: 'no' } }).marginal, { ok: false, error: 'no' });
+    assert.throws(() => parseIdleReport({ ...base, marginal: { ok: true, rssPerSessionKB: 60 } }), TypeError);
+    assert.throws(() => parseIdleReport({ sessions: 100, readyMs: 50, rssPerSessionKB: 100, marginal: { ok: false, error: 'no' } }), TypeError);
+  });
+
+  it('shows marginal figures and their ratio to raw beside the first-batch ones, and says where one is missing', () => {
+    const series: Series<IdleReport> = {
+      runs: new Map([
+        ['raw', [report(100, 10, { ok: true, rssPerSessionKB: 40, heapPerSessionKB: 2 }), report(100, 10, { ok: true, rssPerSessionKB: 40, heapPerSessionKB: 2 })]],
+        ['lib', [report(120, 15, { ok: true, rssPerSessionKB: 60, heapPerSessionKB: 3 }), report(120, 15, { ok: true, rssPerSessionKB: 60, heapPerSessionKB: 3 })]],
+        ['old', [report(110, 20, { ok: false, error: 'cannot connect twice' }), report(110, 20, { ok: false, error: 'cannot connect twice' })]],
+      ]),
+      errors: new Map(),
+    };
+    const lines = idleTable({ compression: 'none', series }, options).split('\n');
+    const cells = (label: string): string[] => (lines.find((l) => l.startsWith(`| ${label} `)) ?? '').split('|').slice(1, -1).map((c) => c.trim());
+    assert.deepEqual(cells('raw').slice(7), ['1.00x', '1.00x', '40.0', '2.0', '1.00x', '1.00x']);
+    assert.deepEqual(cells('lib').slice(7), ['1.20x', '1.50x', '60.0', '3.0', '1.50x', '1.50x']);
+    assert.deepEqual(cells('old').slice(7), ['1.10x', '2.00x', '–', '–', '–', '–']);
+    assert.ok(lines.some((l) => l.includes('old: no marginal figure in 2 of 2 runs') && l.includes('cannot connect twice')));
+    assert.ok(!lines.some((l) => l.includes('lib: no marginal figure')));
   });
 });
