@@ -149,6 +149,11 @@ async function ingest(contender: Contender, task: Extract<ChildTask, { bench: 'i
 }
 
 async function idle(contender: Contender, task: Extract<ChildTask, { bench: 'idle' }>): Promise<IdleReport> {
+  // V8 drops the bytecode of functions idle for 6 full GCs (module loading, the first connects),
+  // about 1 MB at once with zstd-stream, whenever that count happens to be reached: inside a
+  // measured window it made heap figures swing by 10 KB per session (even negative) from run to
+  // run. With flushing off, both windows measure what the sessions hold.
+  setFlagsFromString('--no-flush-bytecode');
   collect();
   const before = process.memoryUsage();
   const start = performance.now();
@@ -179,11 +184,6 @@ async function idle(contender: Contender, task: Extract<ChildTask, { bench: 'idl
  * do this has no marginal figure; the error says why, and the first batch's figures still count.
  */
 async function marginal(contender: Contender, task: Extract<ChildTask, { bench: 'idle' }>, before: NodeJS.MemoryUsage): Promise<IdleMarginal> {
-  // V8 drops the bytecode of functions idle for 6 full GCs (module loading, the first connects),
-  // about 1 MB at once with zstd-stream, whenever the count happens to be reached: inside the
-  // second batch's window that made its heap figure negative in some runs and not in others.
-  // From here on nothing is dropped; the first batch's figures were read before this.
-  setFlagsFromString('--no-flush-bytecode');
   try {
     const connection = await within(
       contender.connect(task.target, { shards: task.sessions, firstShard: task.sessions, events: [], onDispatch: () => {} }),
