@@ -36,8 +36,11 @@ const OP_PONG = 0xa;
 
 /** Close reasons are limited so that code + reason fit a control frame (125 bytes). */
 const MAX_REASON_BYTES = 123;
-/** Read buffers larger than this are dropped after use, so a rare huge frame pins no memory. */
-const KEEP_CARRY_BYTES = 256 * 1024;
+/**
+ * A carry buffer larger than this is dropped when a read leaves nothing carried: a burst of
+ * large frames reuses one buffer, but an idle connection keeps at most this much.
+ */
+const KEEP_CARRY_BYTES = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /** Mask keys come from one pool refilled by a single call, not a crypto call per frame. */
@@ -67,8 +70,8 @@ function truncateReason(reason: string): Buffer {
  * A client WebSocket (RFC 6455) for one gateway connection, written for that use only: no
  * extensions, no subprotocols, text sends, and a frame reader that hands each message to its
  * listener without copying it when the frame lies within one read. A frame split across reads
- * is assembled in one buffer that is kept for the next (it grows to the largest frame, and is
- * dropped after frames over 256 KB).
+ * is assembled in one buffer that is reused for the next (it grows to the largest frame, and
+ * one over 16 KB is let go once a read ends on a frame boundary).
  *
  * @internal Used by `GatewayConnection`; not part of the public API.
  */
@@ -281,6 +284,7 @@ export class GatewayWebSocket {
       this.handleFrame(chunk, offset + this.headerLength, offset + total);
       offset += total;
     }
+    if (this.carry.length > KEEP_CARRY_BYTES) this.carry = EMPTY;
   }
 
   /**
@@ -312,11 +316,9 @@ export class GatewayWebSocket {
     this.carryLength += take;
     taken += take;
     if (this.carryLength < total) return -1;
-    const frame = this.carry;
     this.carryLength = 0;
     this.carryFrame = 0;
-    this.handleFrame(frame, this.headerLength, total);
-    if (frame.length > KEEP_CARRY_BYTES && this.carry === frame) this.carry = EMPTY;
+    this.handleFrame(this.carry, this.headerLength, total);
     return this.state === CLOSED ? -1 : taken;
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
@@ -206,6 +207,48 @@ async function until(predicate: () => boolean, what: string): Promise<void> {
   assert.fail(`timed out waiting for ${what}`);
 }
 
+/** A throwaway self-signed certificate for localhost (test only; valid until 2126). */
+const TLS_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg4FE3G2eBGAJSYte1
+KDgpXr7LFpQ9r8Sk7aKSD6CSM1GhRANCAATPWyKaEEF63lRijPftMjAstrjuNe62
+QY9C3Q29ot4W0tMk4KbOphslJAcPeq9hFq3ZwPKlxyg0jaUsTC+c6HUF
+-----END PRIVATE KEY-----`;
+const TLS_CERT = `-----BEGIN CERTIFICATE-----
+MIIBmjCCAUGgAwIBAgIUTaGWk7Cvi+SEBr534GxWIHV2+R4wCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyNjIwNTIxN1oYDzIxMjYxMTAy
+MjA1MjE3WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAATPWyKaEEF63lRijPftMjAstrjuNe62QY9C3Q29ot4W0tMk4KbOphsl
+JAcPeq9hFq3ZwPKlxyg0jaUsTC+c6HUFo28wbTAdBgNVHQ4EFgQU9xkZEYpCJwB3
+9ao6XtRNh8XpsacwHwYDVR0jBBgwFoAU9xkZEYpCJwB39ao6XtRNh8XpsacwDwYD
+VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARgglsb2NhbGhvc3SHBH8AAAEwCgYIKoZI
+zj0EAwIDRwAwRAIgfVRH/fURy8QpsM/4VyCRnIQx/Pzfh/0FlLWhUzrfh7YCIE8z
++spqgacTNJtBcsI3KdlIjzHcL9/AWSN+0MMcSG2L
+-----END CERTIFICATE-----`;
+
+/** A ws server behind TLS with the self-signed certificate; records the SNI name of each connection. */
+async function wssServer(): Promise<{ url: string; names: string[]; next(): Promise<ServerSocket> }> {
+  const names: string[] = [];
+  const server = https.createServer({
+    key: TLS_KEY,
+    cert: TLS_CERT,
+    // Called with the client's SNI name during its hello, before the client judges the certificate.
+    SNICallback: (name, done) => {
+      names.push(name);
+      done(null);
+    },
+  });
+  const wss = new WebSocketServer({ server });
+  const next = new Promise<ServerSocket>((resolve) => wss.once('connection', resolve));
+  await new Promise<void>((resolve) => server.listen(0, 'localhost', resolve));
+  cleanups.push(() => new Promise<void>((resolve) => {
+    for (const client of wss.clients) client.terminate();
+    wss.close();
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  return { url: `wss://localhost:${(server.address() as AddressInfo).port}/gateway`, names, next: () => next };
+}
+
 describe('GatewayWebSocket handshake', () => {
   test('a wrong Sec-WebSocket-Accept fails the connection with 1006 and delivers nothing', LIMIT, async () => {
     const url = await rawServer(() => {}, { accept: 'bm90IHRoZSByaWdodCBrZXk=', head: frame(0x1, '{"op":10}') });
@@ -279,6 +322,39 @@ describe('GatewayWebSocket handshake', () => {
     assert.match(requestText, /\r\nUpgrade: websocket\r\n/i);
     assert.match(requestText, /\r\nSec-WebSocket-Key: [A-Za-z0-9+/]{22}==\r\n/i);
     assert.doesNotMatch(requestText, /Sec-WebSocket-Extensions/i);
+  });
+
+  test('wss: TLS with SNI; a certificate that does not verify is reported once as 1006', LIMIT, async () => {
+    const server = await wssServer();
+    const { recorder } = await connect(server.url);
+    const end = await recorder.ended;
+    assert.equal(end.code, 1006);
+    assert.match(end.reason, /self[- ]signed certificate/);
+    assert.deepEqual(server.names, ['localhost']);
+    await tick();
+    assert.equal(recorder.closes.length, 1);
+  });
+
+  test('wss: messages both ways once the certificate is trusted', LIMIT, async (t) => {
+    const server = await wssServer();
+    // The test's certificate is self-signed; Node reads this variable on every TLS connect.
+    const previous = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+    t.after(() => {
+      if (previous === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      else process.env.NODE_TLS_REJECT_UNAUTHORIZED = previous;
+    });
+    const warn = t.mock.method(process, 'emitWarning', () => {});
+    const { ws, recorder } = await connect(server.url);
+    assert.equal(ws.open, true);
+    const peer = await server.next();
+    const got = new Promise<string>((resolve) => peer.once('message', (data) => resolve(data.toString())));
+    await ws.send('{"op":1,"d":null}');
+    assert.equal(await got, '{"op":1,"d":null}');
+    peer.send('x'.repeat(100_000));
+    await recorder.received(1);
+    assert.equal(recorder.texts[0], 'x'.repeat(100_000));
+    assert.ok(warn.mock.callCount() <= 1);
   });
 
   test('close() before the handshake completes aborts it and reports our code once', LIMIT, async () => {
