@@ -37,8 +37,10 @@ const OP_PONG = 0xa;
 /** Close reasons are limited so that code + reason fit a control frame (125 bytes). */
 const MAX_REASON_BYTES = 123;
 /**
- * A carry buffer larger than this is dropped when a read leaves nothing carried: a burst of
- * large frames reuses one buffer, but an idle connection keeps at most this much.
+ * A carry buffer larger than this is let go by the first small read (under this size) that
+ * leaves nothing carried: a burst of large frames, read in large chunks, reuses one buffer,
+ * while a quiet connection gives it back at its next small message (a heartbeat ACK at most
+ * one interval later) and then keeps at most this much.
  */
 const KEEP_CARRY_BYTES = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -70,8 +72,8 @@ function truncateReason(reason: string): Buffer {
  * A client WebSocket (RFC 6455) for one gateway connection, written for that use only: no
  * extensions, no subprotocols, text sends, and a frame reader that hands each message to its
  * listener without copying it when the frame lies within one read. A frame split across reads
- * is assembled in one buffer that is reused for the next (it grows to the largest frame, and
- * one over 16 KB is let go once a read ends on a frame boundary).
+ * is assembled in one buffer that is reused for the next (it grows to the largest frame; one
+ * over 16 KB is let go by the next small read that ends on a frame boundary).
  *
  * @internal Used by `GatewayConnection`; not part of the public API.
  */
@@ -284,7 +286,7 @@ export class GatewayWebSocket {
       this.handleFrame(chunk, offset + this.headerLength, offset + total);
       offset += total;
     }
-    if (this.carry.length > KEEP_CARRY_BYTES) this.carry = EMPTY;
+    if (this.carry.length > KEEP_CARRY_BYTES && end < KEEP_CARRY_BYTES) this.carry = EMPTY;
   }
 
   /**

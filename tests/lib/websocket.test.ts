@@ -462,6 +462,23 @@ describe('GatewayWebSocket messages', () => {
     assert.equal(recorder.closes.length, 0);
   });
 
+  test('the read buffer is reused through a burst of large frames and given back by the next small read', LIMIT, async () => {
+    const url = await rawServer(() => {});
+    const { ws, recorder } = await connect(url);
+    const carried = (): number => (ws as unknown as { carry: Buffer }).carry.length;
+    const large = frame(0x1, 'L'.repeat(100_000));
+    ws.read(large.subarray(0, 60_000));
+    assert.ok(carried() >= large.length, 'the frame is assembled in one buffer of its size');
+    const buffer = (ws as unknown as { carry: Buffer }).carry;
+    // A large read that ends on a frame boundary (mid-burst) keeps the buffer for the next frame.
+    ws.read(Buffer.concat([large.subarray(60_000), large.subarray(0, 30_000)]));
+    ws.read(large.subarray(30_000));
+    assert.equal((ws as unknown as { carry: Buffer }).carry, buffer);
+    ws.read(frame(0x1, '{"op":11}'));
+    assert.ok(carried() <= 16 * 1024, `a quiet connection keeps at most 16 KB, not ${carried()}`);
+    assert.equal(recorder.messages.length, 3);
+  });
+
   test('fragmented text and binary messages, with a ping between fragments', LIMIT, async () => {
     let raw: RawPeer | undefined;
     const url = await rawServer((peer) => { raw = peer; });
