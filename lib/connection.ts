@@ -1,7 +1,7 @@
-import WebSocket from 'ws';
 import { createDecompressor, type Compression, type Decompressor, MAX_MESSAGE_BYTES } from './compression.js';
 import { GatewayProtocolError } from './errors.js';
 import type { GatewayFrame } from '../types/payloads.js';
+import { GatewayWebSocket, type WebSocketListener } from './websocket.js';
 
 /**
  * What a connection reports to its owner. Each call names the connection, so one owner can
@@ -17,32 +17,15 @@ export interface ConnectionListener {
 }
 
 /**
- * The socket of one connection, knowing its connection: the socket's listeners are then
- * shared module-level functions instead of closures made for every connection.
- */
-class GatewaySocket extends WebSocket {
-  connection: GatewayConnection | undefined;
-}
-
-function onSocketMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-  (this as GatewaySocket).connection!.receive(data, isBinary);
-}
-
-function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
-  (this as GatewaySocket).connection!.finish(code, reason.toString());
-}
-
-/** Connection failures surface as 'close' right after; without a listener ws would throw. */
-function ignore(): void {}
-
-/**
  * One WebSocket to the gateway: transport and codec, nothing else. Session policy (heartbeats,
  * resume, close codes) lives in `Session`; a new `GatewayConnection` (and a new decompression
  * context) is made for every reconnect.
  */
-export class GatewayConnection {
-  private readonly socket: GatewaySocket;
+export class GatewayConnection implements WebSocketListener {
+  private readonly socket: GatewayWebSocket;
   private readonly decompressor: Decompressor;
+  /** zlib-stream keeps the frames of an unfinished message; they must outlive the read buffer. */
+  private readonly keepsPartial: boolean;
   private done = false;
 
   /**
@@ -51,49 +34,62 @@ export class GatewayConnection {
    */
   constructor(url: string, compression: Compression, private readonly listener: ConnectionListener) {
     this.decompressor = createDecompressor(compression);
-    this.socket = new GatewaySocket(url, {
-      perMessageDeflate: false,
-      maxPayload: MAX_MESSAGE_BYTES,
-      // JSON.parse rejects broken text anyway; ws's UTF-8 scan would be a second pass per frame.
-      skipUTF8Validation: true,
-    });
-    this.socket.connection = this;
-    this.socket.on('message', onSocketMessage);
-    this.socket.on('close', onSocketClose);
-    this.socket.on('error', ignore);
+    this.keepsPartial = compression === 'zlib-stream';
+    this.socket = new GatewayWebSocket(url, this, MAX_MESSAGE_BYTES);
   }
 
   /** Whether frames can be written now. */
   get open(): boolean {
-    return !this.done && this.socket.readyState === WebSocket.OPEN;
+    return !this.done && this.socket.open;
   }
 
   /** Writes one text frame; resolves once it is handed to the socket. */
   send(text: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.socket.send(text, (err) => (err ? reject(err) : resolve()));
-    });
+    return this.socket.send(text);
   }
 
   /** Closes with `code`; the `closed` callback fires with it. */
   close(code: number, reason = ''): void {
     if (this.done) return;
-    const state = this.socket.readyState;
-    if (state === WebSocket.OPEN || state === WebSocket.CONNECTING) {
-      this.socket.close(code, reason);
-      // A peer that never answers the close handshake must not hold the session hostage.
-      const timer = setTimeout(() => this.socket.terminate(), 5000);
-      timer.unref?.();
-      this.socket.once('close', () => clearTimeout(timer));
-    }
+    // The socket ends the close handshake itself (5 s at most for a peer that never answers).
+    this.socket.close(code, reason);
     // Report our own code at once: the policy depends on why *we* closed, not on the echo.
     this.finish(code, reason);
   }
 
   /** Drops the TCP connection without a close frame. */
   terminate(): void {
-    this.socket.terminate();
     this.finish(1006, 'terminated');
+    this.socket.terminate();
+  }
+
+  /**
+   * A text message from the socket.
+   *
+   * @internal Called by the socket.
+   */
+  text(text: string): void {
+    if (!this.done) this.parse(text);
+  }
+
+  /**
+   * A binary (compressed) message from the socket; `data` is valid only during the call.
+   *
+   * @internal Called by the socket.
+   */
+  binary(data: Buffer): void {
+    if (this.done) return;
+    if (this.keepsPartial && !endsWithFlush(data)) data = Buffer.from(data);
+    this.receive(data, true);
+  }
+
+  /**
+   * The socket ended.
+   *
+   * @internal Called by the socket.
+   */
+  closed(code: number, reason: string): void {
+    this.finish(code, reason);
   }
 
   /** One WebSocket message: decoded, parsed and handed to the listener. */
@@ -106,7 +102,18 @@ export class GatewayConnection {
       this.listener.connectionError(this, err instanceof GatewayProtocolError ? err : new GatewayProtocolError(String(err)), true);
       return;
     }
-    if (text === null) return;
+    if (text !== null) this.parse(text);
+  }
+
+  /** Reports the end of the connection, once. */
+  finish(code: number, reason: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.decompressor.close();
+    this.listener.connectionClosed(this, code, reason);
+  }
+
+  private parse(text: string): void {
     let frame: unknown;
     try {
       frame = JSON.parse(text);
@@ -120,12 +127,10 @@ export class GatewayConnection {
     }
     this.listener.connectionFrame(this, frame as GatewayFrame);
   }
+}
 
-  /** Reports the end of the connection, once. */
-  finish(code: number, reason: string): void {
-    if (this.done) return;
-    this.done = true;
-    this.decompressor.close();
-    this.listener.connectionClosed(this, code, reason);
-  }
+/** Whether a zlib-stream message ends a gateway message (the `00 00 ff ff` flush suffix). */
+function endsWithFlush(data: Buffer): boolean {
+  const n = data.length;
+  return n >= 4 && data[n - 4] === 0 && data[n - 3] === 0 && data[n - 2] === 0xff && data[n - 1] === 0xff;
 }
