@@ -4,7 +4,7 @@
  */
 import { it, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
+import { GatewayConnection } from '../../lib/connection.js';
 import { GatewayOpcodes, IDENTIFY_INTERVAL_MS } from '../../lib/index.js';
 import { harness, eventually, type Harness } from '../helpers/gateway.js';
 import { advanceQuietlyUntil } from '../helpers/e2e.js';
@@ -14,15 +14,15 @@ afterEach(async () => { await h?.cleanup(); h = undefined; mock.restoreAll(); })
 
 it('two shards, max_concurrency 1: a 10 ms transit delay on the first identify does not cause op 9', async () => {
   h = await harness({ sim: { shards: 2, maxConcurrency: 1, guilds: 2 }, client: { shards: 2 } });
-  const send = WebSocket.prototype.send;
+  const send = GatewayConnection.prototype.send;
   let delayed = false;
   // The first identify spends 10 ms on the network (fake time), as on a real link with jitter.
-  mock.method(WebSocket.prototype, 'send', function (this: WebSocket, data: unknown, ...rest: unknown[]) {
-    if (!delayed && typeof data === 'string' && data.startsWith('{"op":2,')) {
+  mock.method(GatewayConnection.prototype, 'send', function (this: GatewayConnection, text: string) {
+    if (!delayed && text.startsWith('{"op":2,')) {
       delayed = true;
       mock.timers.tick(10);
     }
-    return (send as (...a: unknown[]) => void).call(this, data, ...rest);
+    return send.call(this, text);
   });
   let done = false;
   const t0 = Date.now();
