@@ -1,8 +1,12 @@
 /**
  * Times of the frames written on one connection within the last window: the ground truth
- * behind `Session.getRateLimitStatus()` and the guard that keeps server-requested heartbeats
- * inside the 120-per-60 s budget. Only frames still inside the window are kept (oldest first),
- * so an idle connection that beats every 41 s holds two or three numbers, not `capacity`.
+ * behind `Session.getRateLimitStatus()` and the gate that keeps every window at or under
+ * `capacity` frames, heartbeats included. Only frames still inside the window are kept, oldest
+ * first, so an idle connection that beats every 41 s holds two or three numbers.
+ *
+ * Times are kept non-decreasing: a frame recorded after the wall clock stepped back counts as
+ * written at the previous frame's time, which only keeps it in the window longer (the safe
+ * side), and lets every query be a binary search.
  */
 export class SendLog {
   private times: number[] = [];
@@ -13,32 +17,26 @@ export class SendLog {
 
   record(now: number): void {
     const times = this.times;
-    let head = this.head;
-    while (head < times.length && (times[head]! <= now - this.windowMs || times.length - head >= this.capacity)) head++;
+    const last = times.length > this.head ? times[times.length - 1]! : -Infinity;
+    let head = this.firstAfter(now - this.windowMs);
+    if (times.length - head >= this.capacity) head = times.length - this.capacity + 1;
     if (head > 16 && head * 2 > times.length) {
       times.splice(0, head);
       head = 0;
     }
     this.head = head;
-    times.push(now);
+    times.push(Math.max(now, last));
   }
 
   /** Frames written within the window ending at `now`. */
   count(now: number): number {
-    let n = 0;
-    // A full scan, not a search: after a wall-clock step backwards the times are not sorted.
-    for (let i = this.head; i < this.times.length; i++) if (this.times[i]! > now - this.windowMs) n++;
-    return n;
+    return this.times.length - this.firstAfter(now - this.windowMs);
   }
 
   /** When the oldest frame still in the window leaves it (0 when the window is empty). */
   resetTime(now: number): number {
-    let oldest = Infinity;
-    for (let i = this.head; i < this.times.length; i++) {
-      const t = this.times[i]!;
-      if (t > now - this.windowMs && t < oldest) oldest = t;
-    }
-    return oldest === Infinity ? 0 : oldest + this.windowMs;
+    const first = this.firstAfter(now - this.windowMs);
+    return first === this.times.length ? 0 : this.times[first]! + this.windowMs;
   }
 
   /**
@@ -50,7 +48,7 @@ export class SendLog {
   fits(now: number, nextBeat: number, interval: number): boolean {
     if (this.count(now) + 1 > this.capacity) return false;
     let beats = 0;
-    for (let at = nextBeat; nextBeat > 0 && at < now + this.windowMs; at += interval) {
+    for (let at = nextBeat; nextBeat > 0 && interval > 0 && at < now + this.windowMs; at += interval) {
       beats++;
       if (this.count(at) + 1 + beats > this.capacity) return false;
     }
@@ -60,5 +58,17 @@ export class SendLog {
   clear(): void {
     this.times = [];
     this.head = 0;
+  }
+
+  /** Index of the first kept frame written after `time` (the length when none). */
+  private firstAfter(time: number): number {
+    let low = this.head;
+    let high = this.times.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.times[mid]! > time) high = mid;
+      else low = mid + 1;
+    }
+    return low;
   }
 }
