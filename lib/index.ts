@@ -35,7 +35,7 @@
 export { Client, shardForGuild, IDENTIFY_INTERVAL_MS } from './client.js';
 export type { ClientOptions, ClientEvents, DispatchHandler, AnyDispatchListener, ShardsOption, ShardSlice, IdentifyProperties } from './client.js';
 export { Session } from './session.js';
-export type { SessionOptions, SessionStatus, RateLimitStatus, SessionCloseEvent } from './session.js';
+export type { SessionOptions, SessionStatus, RateLimitStatus, SessionCloseEvent, FrameLimit } from './session.js';
 export * from './events/index.js';
 export * from './forwarding/index.js';
 export { MemberChunkCollector } from './members.js';

@@ -30,6 +30,20 @@ export interface SessionOptions {
   rateLimiter?: RateLimiter;
   /** Saves `{ session_id, seq, resume_gateway_url }`; default the bot's `store`, if any. */
   store?: SessionStore;
+  /**
+   * The connection's frame budget, heartbeats included: Discord's 120 per 60 s by default.
+   * Change it only for a gateway (or proxy) that announces other limits: above Discord's, the
+   * connection is closed with 4008.
+   */
+  frameLimit?: FrameLimit;
+}
+
+/** A budget of `frames` per `windowMs` on one connection. */
+export interface FrameLimit {
+  /** Frames per window. */
+  frames: number;
+  /** The sliding window, in ms. */
+  windowMs: number;
 }
 
 /** The per-connection send budget as {@link Session.getRateLimitStatus} reports it. */
@@ -64,8 +78,7 @@ interface CloseIntent {
 }
 
 /** Per-connection budget of the gateway (protocol §4.1). */
-const FRAMES_PER_WINDOW = 120;
-const WINDOW_MS = 60_000;
+const DISCORD_FRAME_LIMIT: FrameLimit = { frames: 120, windowMs: 60_000 };
 /**
  * How long one attempt may take from opening the socket to Hello. Discord says Hello at once;
  * a peer that accepts the connection and then stays silent is retried with backoff.
@@ -134,7 +147,8 @@ export class Session {
   #closeIntent: CloseIntent | undefined;
   #cancelReconnect: (() => void) | undefined;
   #latency = -1;
-  readonly #sendLog = new SendLog(FRAMES_PER_WINDOW, WINDOW_MS);
+  readonly #frameLimit: FrameLimit;
+  readonly #sendLog: SendLog;
   readonly #backoff = new Backoff();
   /** Made on the first user frame: many shards never send one. */
   #queue: SendQueue | undefined;
@@ -143,7 +157,8 @@ export class Session {
 
   /**
    * @param options - the shard, and where its per-connection bucket and resume state live
-   * @throws {@link InvalidOptionError} when `shard` is not `[id, count]` with `0 <= id < count`
+   * @throws {@link InvalidOptionError} when `shard` is not `[id, count]` with `0 <= id < count`,
+   *   or `frameLimit` is not a positive budget
    */
   constructor(options: SessionOptions = {}) {
     const shard = options.shard ?? [0, 1];
@@ -151,6 +166,12 @@ export class Session {
     this.shard = [shard[0], shard[1]];
     this.rateLimiter = options.rateLimiter ?? defaultConnectionLimiter();
     this.store = options.store;
+    const limit = options.frameLimit ?? DISCORD_FRAME_LIMIT;
+    if (!Number.isSafeInteger(limit.frames) || limit.frames < 1 || !(limit.windowMs > 0) || !Number.isFinite(limit.windowMs)) {
+      throw new InvalidOptionError('frameLimit', '{ frames, windowMs } with a positive integer and a positive finite number of ms');
+    }
+    this.#frameLimit = { frames: limit.frames, windowMs: limit.windowMs };
+    this.#sendLog = new SendLog(limit.frames, limit.windowMs);
   }
 
   /** Round trip of the last acknowledged heartbeat, in ms (`-1` before the first ACK). */
@@ -167,7 +188,7 @@ export class Session {
   getRateLimitStatus(): RateLimitStatus {
     const now = Date.now();
     const count = this.#sendLog.count(now);
-    return { remainingEvents: FRAMES_PER_WINDOW - count, currentEventCount: count, resetTime: this.#sendLog.resetTime(now) };
+    return { remainingEvents: this.#frameLimit.frames - count, currentEventCount: count, resetTime: this.#sendLog.resetTime(now) };
   }
 
   /**
@@ -432,8 +453,8 @@ export class Session {
     this.#bucket = {
       id: `gateway:${this.shard[0]}:${PROCESS_TAG}:${++connectionCounter}`,
       // An interval so short that beats alone fill the window still leaves one unit: the send log decides.
-      limit: Math.max(1, FRAMES_PER_WINDOW - heartbeatReserve(interval)),
-      interval: WINDOW_MS,
+      limit: Math.max(1, this.#frameLimit.frames - heartbeatReserve(interval, this.#frameLimit.windowMs)),
+      interval: this.#frameLimit.windowMs,
     };
     this.#sendLog.clear();
     this.#heartbeater.start();

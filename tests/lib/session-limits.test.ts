@@ -5,7 +5,7 @@
  */
 import { it, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { GatewayOpcodes, UpdateStatusData } from '../../lib/index.js';
+import { GatewayOpcodes, Session, UpdateStatusData } from '../../lib/index.js';
 import { harness, eventually, settle, type Harness } from '../helpers/gateway.js';
 import { advanceQuietly, maxInWindow, quiesce, sent } from '../helpers/e2e.js';
 
@@ -99,4 +99,20 @@ it('with a 1 s heartbeat interval, user frames share the window with 60 beats a 
   assert.equal(sent(h.sim, { op: GatewayOpcodes.PresenceUpdate, connection: first }).length, 100);
   const times = sent(h.sim, { connection: first }).map((f) => f.at);
   assert.ok(maxInWindow(times, 60_000) <= 120, `${maxInWindow(times, 60_000)} frames within 60 s`);
+});
+
+it('frameLimit sets the connection budget (here 20 per 60 s): frames beyond it wait, heartbeats included', async () => {
+  h = await harness();
+  h.session = new Session({ frameLimit: { frames: 20, windowMs: 60_000 } });
+  await h.session.connect(h.bot);
+  const sends = Array.from({ length: 30 }, (_, i) =>
+    new UpdateStatusData({ since: i, activities: [], status: 'online', afk: false }).sendEvent(h!.bot, h!.session));
+  await advanceQuietly(h.sim, 30_000);
+  assert.ok(h.session.getRateLimitStatus().currentEventCount <= 20);
+  await advanceQuietly(h.sim, 120_000);
+  await Promise.all(sends);
+  const times = sent(h.sim).map((f) => f.at);
+  assert.ok(maxInWindow(times, 60_000) <= 20, `${maxInWindow(times, 60_000)} frames within 60 s`);
+  assert.throws(() => new Session({ frameLimit: { frames: 0, windowMs: 60_000 } }), /frameLimit/);
+  assert.throws(() => new Session({ frameLimit: { frames: 10, windowMs: Number.NaN } }), /frameLimit/);
 });
