@@ -80,7 +80,14 @@ export class GatewayConnection implements WebSocketListener {
   binary(data: Buffer): void {
     if (this.done) return;
     if (this.keepsPartial && !endsWithFlush(data)) data = Buffer.from(data);
-    this.receive(data, true);
+    let text: string | null;
+    try {
+      text = this.decompressor.push(data);
+    } catch (err) {
+      this.listener.connectionError(this, err instanceof GatewayProtocolError ? err : new GatewayProtocolError(String(err)), true);
+      return;
+    }
+    if (text !== null) this.parse(text);
   }
 
   /**
@@ -92,21 +99,8 @@ export class GatewayConnection implements WebSocketListener {
     this.finish(code, reason);
   }
 
-  /** One WebSocket message: decoded, parsed and handed to the listener. */
-  receive(data: Buffer, isBinary: boolean): void {
-    if (this.done) return;
-    let text: string | null;
-    try {
-      text = isBinary ? this.decompressor.push(data) : data.toString('utf8');
-    } catch (err) {
-      this.listener.connectionError(this, err instanceof GatewayProtocolError ? err : new GatewayProtocolError(String(err)), true);
-      return;
-    }
-    if (text !== null) this.parse(text);
-  }
-
   /** Reports the end of the connection, once. */
-  finish(code: number, reason: string): void {
+  private finish(code: number, reason: string): void {
     if (this.done) return;
     this.done = true;
     this.decompressor.close();

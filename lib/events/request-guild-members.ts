@@ -69,7 +69,7 @@ const INTENT_RULES: readonly { intent: GatewayIntentBits; applies: (r: RequestGu
   },
   {
     intent: GatewayIntentBits.GuildMembers,
-    // Discord's docs write the whole list as query "" with limit 0 <= n: any limit, not only 0.
+    // Discord's docs write the whole list as query "" with limit 0 <= n: every limit, not only 0.
     applies: (r) => r.query === '',
     reason: 'listing members without a name prefix (query "") needs it',
   },
