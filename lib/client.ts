@@ -511,7 +511,8 @@ export class Client extends EventEmitter<ClientEvents> {
       }));
     } catch (err) {
       this.#seam = undefined;
-      await Promise.all(fresh.map((s) => s.disconnect()));
+      // retire() leaves the store alone: its keys hold the old set's sessions, which keep running.
+      await Promise.all(fresh.map((s) => s.retire()));
       throw err;
     }
     const old = [...this.sessions.values()];
@@ -527,9 +528,15 @@ export class Client extends EventEmitter<ClientEvents> {
     this.emit('resharded', count);
   }
 
-  /** @internal Called by `Session.connect`: registers the session unless it belongs to a reshard. */
-  attachSession(session: Session): void {
-    if (!this.#seam?.isFresh(session)) this.sessions.set(session.shard[0], session);
+  /**
+   * @internal Called by `Session.connect`: registers the session unless it belongs to a reshard.
+   * @returns whether the session may resume what the store saved under its shard id (a reshard's
+   * sessions may not: the key holds the running set's session)
+   */
+  attachSession(session: Session): boolean {
+    if (this.#seam?.isFresh(session)) return false;
+    this.sessions.set(session.shard[0], session);
+    return true;
   }
 
   /** @internal Called when a session ends for good, with the reason. */

@@ -204,11 +204,12 @@ export class Session {
     if (this.status !== 'idle' && this.status !== 'closed') throw new DisgateError(`Shard ${this.shard[0]} is already ${this.status}`);
     this.#bot = bot;
     this.#store = this.store ?? bot.store;
-    bot.attachSession(this);
+    // A session starting beside a running set (a reshard) would find that set's session under its key.
+    const mayRestore = bot.attachSession(this);
     this.status = 'connecting';
     this.#backoff.reset();
     const done = new Promise<void>((resolve, reject) => { this.#connectWaiter = { resolve, reject }; });
-    if (this.#store && !this.id) {
+    if (this.#store && !this.id && mayRestore) {
       try {
         const saved = await this.#store.get(this.shard[0]);
         if (saved) this.#restore(saved);
@@ -281,6 +282,10 @@ export class Session {
   }
 
   #restore(saved: SessionInfo): void {
+    if (saved.shard && (saved.shard[0] !== this.shard[0] || saved.shard[1] !== this.shard[1])) {
+      this.#bot?.debug(`[shard ${this.shard[0]}] the saved session was identified as shard [${saved.shard.join(', ')}], not [${this.shard.join(', ')}]: identifying`);
+      return;
+    }
     this.id = saved.session_id;
     this.seq = saved.seq;
     this.resumeURL = saved.resume_gateway_url;
@@ -621,7 +626,7 @@ export class Session {
   #save(): void {
     const store = this.#store;
     if (!store || this.id === undefined || this.seq === null || this.resumeURL === undefined) return;
-    store.set(this.shard[0], { session_id: this.id, seq: this.seq, resume_gateway_url: this.resumeURL })
+    store.set(this.shard[0], { session_id: this.id, seq: this.seq, resume_gateway_url: this.resumeURL, shard: this.shard })
       .catch((err: unknown) => this.#bot?.reportError(asError(err), this));
   }
 

@@ -53,4 +53,11 @@ export interface SessionInfo {
   seq: number;
   /** `resume_gateway_url` from READY: where the resume must connect. */
   resume_gateway_url: string;
+  /**
+   * The `shard` (`[shard_id, num_shards]`) the session identified with. A resume does not
+   * restate it, so Discord would go on routing the old set's guilds to a session resumed under
+   * another shard count; a session saved under another count is therefore not resumed.
+   * Absent in values saved by disgate 0.1, which are resumed as before.
+   */
+  shard?: readonly [number, number];
 }

@@ -1,4 +1,5 @@
 import type { SessionInfo } from '../../types/payloads.js';
+import { copySessionInfo } from './session-info.js';
 import type { SessionStore } from './types.js';
 
 /**
@@ -27,17 +28,17 @@ export class MemorySessionStore implements SessionStore {
    */
   get(shardId: number): Promise<SessionInfo | undefined> {
     const info = this.#sessions.get(shardId);
-    return Promise.resolve(info === undefined ? undefined : copy(info));
+    return Promise.resolve(info === undefined ? undefined : copySessionInfo(info));
   }
 
   /**
    * Saves a shard's session.
    *
    * @param shardId - the shard
-   * @param info - its session; a copy of the three fields is kept
+   * @param info - its session; a copy of its fields is kept
    */
   set(shardId: number, info: SessionInfo): Promise<void> {
-    this.#sessions.set(shardId, copy(info));
+    this.#sessions.set(shardId, copySessionInfo(info));
     return Promise.resolve();
   }
 
@@ -55,9 +56,4 @@ export class MemorySessionStore implements SessionStore {
   flush(): Promise<void> {
     return Promise.resolve();
   }
-}
-
-/** Only the three fields, so extra properties of the caller's object are not kept. */
-function copy(info: SessionInfo): SessionInfo {
-  return { session_id: info.session_id, seq: info.seq, resume_gateway_url: info.resume_gateway_url };
 }

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { SessionInfo } from '../../types/payloads.js';
 import { BackendError } from '../errors.js';
 import { backendCall } from '../ratelimit/backend-call.js';
+import { copySessionInfo, readSessionInfo } from './session-info.js';
 import type { SessionStore } from './types.js';
 
 /**
@@ -44,7 +45,7 @@ export interface RedisSessionStoreOptions {
 /**
  * A {@link SessionStore} in Redis, so a restarted process (or another machine) resumes its
  * shards instead of identifying again. Each shard's session is one JSON string
- * `{ session_id, seq, resume_gateway_url }` that expires `ttl` s after its last write.
+ * `{ session_id, seq, resume_gateway_url, shard }` that expires `ttl` s after its last write.
  *
  * Sessions call `set` on every dispatch (the sequence number changes), so writes are batched:
  * the latest value per shard is kept and written at most once per `flushInterval` ms, all
@@ -104,7 +105,7 @@ export class RedisSessionStore implements SessionStore {
    */
   async get(shardId: number): Promise<SessionInfo | undefined> {
     const queued = this.#pending.get(shardId) ?? this.#latestInFlight(shardId);
-    if (queued !== undefined) return { ...queued };
+    if (queued !== undefined) return copySessionInfo(queued);
     const raw = await backendCall(`RedisSessionStore get ${shardId}`, this.#timeout, () => this.#redis.get(this.#key(shardId)));
     return raw === null ? undefined : parse(raw);
   }
@@ -114,10 +115,10 @@ export class RedisSessionStore implements SessionStore {
    * write failures go to `onError` and to the next `flush()`.
    *
    * @param shardId - the shard
-   * @param info - its session; a copy of the three fields is kept
+   * @param info - its session; a copy of its fields is kept
    */
   set(shardId: number, info: SessionInfo): Promise<void> {
-    this.#pending.set(shardId, { session_id: info.session_id, seq: info.seq, resume_gateway_url: info.resume_gateway_url });
+    this.#pending.set(shardId, copySessionInfo(info));
     this.#schedule();
     return Promise.resolve();
   }
@@ -214,14 +215,9 @@ export class RedisSessionStore implements SessionStore {
 
 /** A stored value, if it still has the shape of a session. */
 function parse(raw: string): SessionInfo | undefined {
-  let value: unknown;
   try {
-    value = JSON.parse(raw);
+    return readSessionInfo(JSON.parse(raw));
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { session_id, seq, resume_gateway_url } = value as Record<string, unknown>;
-  if (typeof session_id !== 'string' || typeof seq !== 'number' || typeof resume_gateway_url !== 'string') return undefined;
-  return { session_id, seq, resume_gateway_url };
 }

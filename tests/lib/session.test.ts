@@ -418,4 +418,25 @@ describe('Session store', () => {
     assert.equal(h.sim.frames.filter((f) => f.direction === 'in' && f.op === 2).length, 1, 'identified once in all');
     await successor.disconnect();
   });
+
+  it('a session saved under another shard count is not resumed: Discord would route the old count\'s guilds to it', async () => {
+    const { store, inner } = recordingStore();
+    h = await harness({ client: { store } });
+    await h.session.connect(h.bot);
+    await h.session.disconnect(4000);
+    assert.deepEqual((await inner.get(0))?.shard, [0, 1], 'saved with the shard it identified as');
+    const successor = new Session({ shard: [0, 2] });
+    let resumes = 0;
+    h.sim.on('resume', () => resumes++);
+    const identified: Array<readonly [number, number]> = [];
+    h.sim.on('identify', (e) => identified.push(e.shard));
+    let ready = false;
+    void successor.connect(h.bot).then(() => { ready = true; });
+    // The identify bucket spaces this identify 5 s after the first one.
+    await h.advanceUntil(() => ready, 'successor READY');
+    assert.equal(resumes, 0);
+    assert.deepEqual(identified, [[0, 2]]);
+    assert.deepEqual((await inner.get(0))?.shard, [0, 2], 'the new session replaced the old one in the store');
+    await successor.disconnect();
+  });
 });

@@ -5,7 +5,7 @@
  */
 import { it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemorySessionStore, Session } from '../../../lib/index.js';
+import { MemorySessionStore } from '../../../lib/index.js';
 import { harness, type Harness } from '../../helpers/gateway.js';
 
 let h: Harness | undefined;
@@ -30,7 +30,6 @@ it('after a 4011 reshard, every dispatch the new set received reaches the handle
     await h.advance(250);
   }
   await h.advance(1000);
-  console.log(`READY delivered for shards ${JSON.stringify(readies)}; GUILD_CREATE ${guildCreates.length}/6; messages ${messages.length}/${sent.length}`);
   assert.deepEqual(readies.sort(), [0, 1, 2, 3], 'READY of every new shard');
   assert.deepEqual([...guildCreates].sort(), h.sim.guilds.map((g) => g.id).sort(), 'GUILD_CREATE of every guild, once');
   assert.deepEqual(messages.sort(), sent.sort(), 'every message a new session received, once');
@@ -40,14 +39,6 @@ for (let trial = 0; trial < 3; trial++) {
   it(`live reshard 1 -> 2: each message once (trial ${trial})`, async () => {
     h = await harness({ sim: { shards: 1, maxConcurrency: 2, guilds: 4 }, client: { shards: 1 } });
     const messages: string[] = [];
-    const arrivals = new Map<string, string[]>();
-    const orig = h.bot.deliver.bind(h.bot);
-    let swapped = false;
-    h.bot.deliver = (event, payload, session) => {
-      if (event === 'MESSAGE_CREATE') { const id = (payload as { id: string }).id; arrivals.set(id, [...(arrivals.get(id) ?? []), `${session.shard.join('/')}${swapped ? '+' : '-'}`]); }
-      orig(event, payload, session);
-    };
-    h.bot.on('resharded', () => { swapped = true; });
     h.bot.handle('MESSAGE_CREATE', (m) => { messages.push(m.id); });
     let done = false;
     h.bot.connect().then(() => { done = true; });
@@ -69,19 +60,21 @@ for (let trial = 0; trial < 3; trial++) {
     for (const id of messages) seen.set(id, (seen.get(id) ?? 0) + 1);
     const twice = [...seen.values()].filter((n) => n > 1).length;
     const lost = sent.filter((id) => !seen.has(id)).length;
-    if (trial === 0) console.log(sent.filter((id) => !seen.has(id)).map((id) => JSON.stringify(arrivals.get(id) ?? [])).join(' '));
     assert.equal(twice, 0, 'delivered twice');
     assert.equal(lost, 0, 'lost');
-    void Session;
   });
 }
 
-it('after bot.reshard(2) the store holds the new sessions', async () => {
+it('with a store, bot.reshard(2) starts new sessions (no resume of the running set\'s) and the store then holds them', async () => {
   const store = new MemorySessionStore();
   h = await harness({ sim: { shards: 1, maxConcurrency: 2, guilds: 4 }, client: { shards: 1, store } });
   let done = false;
   h.bot.connect().then(() => { done = true; });
   await h.advanceUntil(() => done, 'connect');
+  const identified: Array<readonly [number, number]> = [];
+  let resumes = 0;
+  h.sim.on('identify', (e) => identified.push(e.shard));
+  h.sim.on('resume', () => resumes++);
   let resharded = false;
   h.bot.reshard(2).then(() => { resharded = true; });
   await h.advanceUntil(() => resharded, 'reshard');
@@ -89,5 +82,27 @@ it('after bot.reshard(2) the store holds the new sessions', async () => {
   for (const [id, session] of h.bot.sessions) {
     const saved = await store.get(id);
     assert.equal(saved?.session_id, session.id, `store entry of shard ${id} is the new session's`);
+    assert.deepEqual(saved?.shard, [id, 2]);
   }
+  assert.equal(resumes, 0, 'shard 0 of 2 did not resume shard 0 of 1');
+  assert.deepEqual([...identified].sort(), [[0, 2], [1, 2]]);
+});
+
+it('with a store, a reshard to the same count identifies its sessions instead of resuming the running ones', async () => {
+  const store = new MemorySessionStore();
+  h = await harness({ sim: { shards: 1, guilds: 2 }, client: { shards: 1, store } });
+  let done = false;
+  h.bot.connect().then(() => { done = true; });
+  await h.advanceUntil(() => done, 'connect');
+  const old = h.bot.sessions.get(0)!;
+  let resumes = 0;
+  h.sim.on('resume', () => resumes++);
+  let resharded = false;
+  h.bot.reshard(1).then(() => { resharded = true; });
+  await h.advanceUntil(() => resharded, 'reshard');
+  const fresh = h.bot.sessions.get(0)!;
+  assert.notEqual(fresh, old);
+  assert.notEqual(fresh.id, old.id, 'a session of its own');
+  assert.equal(resumes, 0);
+  assert.equal((await store.get(0))?.session_id, fresh.id);
 });

@@ -22,7 +22,17 @@ describe('MemorySessionStore', () => {
     await store.flush();
   });
 
-  it('copies values in and out, keeping only the three session fields', async () => {
+  it('keeps the shard a session identified with, as a copy', async () => {
+    const store = new MemorySessionStore();
+    const shard: [number, number] = [3, 8];
+    await store.set(3, { ...info, shard });
+    shard[1] = 16;
+    const read = await store.get(3);
+    assert.deepEqual(read, { ...info, shard: [3, 8] });
+    assert.notEqual(read?.shard, shard);
+  });
+
+  it('copies values in and out, keeping only the session fields', async () => {
     const store = new MemorySessionStore();
     const mine = { ...info, extra: 'not stored' };
     await store.set(3, mine);

@@ -63,6 +63,17 @@ describe('RedisSessionStore', () => {
     assert.equal(await redis.ttl(`${keys}4`), ttl, 'reading does not extend the ttl');
   });
 
+  it('keeps the shard a session identified with; values saved without one still read', async () => {
+    const keys = prefix();
+    const store = new RedisSessionStore({ redis, prefix: keys });
+    await store.set(5, { ...info, shard: [5, 16] });
+    await store.flush();
+    assert.deepEqual(JSON.parse((await redis.get(`${keys}5`)) ?? 'null'), { ...info, shard: [5, 16] });
+    assert.deepEqual(await new RedisSessionStore({ redis, prefix: keys }).get(5), { ...info, shard: [5, 16] });
+    await redis.set(`${keys}6`, JSON.stringify(info));
+    assert.deepEqual(await store.get(6), info, 'a value saved by disgate 0.1');
+  });
+
   it('uses a 600 s ttl by default', async () => {
     const keys = prefix();
     const store = new RedisSessionStore({ redis, prefix: keys });
@@ -142,9 +153,10 @@ describe('RedisSessionStore', () => {
     const keys = prefix();
     await redis.set(`${keys}0`, 'not json');
     await redis.set(`${keys}1`, JSON.stringify({ session_id: 1 }));
+    await redis.set(`${keys}2`, JSON.stringify({ ...info, shard: [2] }));
+    await redis.set(`${keys}3`, JSON.stringify({ ...info, shard: [3, 2] }));
     const store = new RedisSessionStore({ redis, prefix: keys });
-    assert.equal(await store.get(0), undefined);
-    assert.equal(await store.get(1), undefined);
+    for (const shard of [0, 1, 2, 3]) assert.equal(await store.get(shard), undefined, `key ${shard}`);
   });
 
   it('retries a failed background write, reporting it to onError', async () => {
