@@ -60,6 +60,12 @@ const MAX_WS_PAYLOAD = 1024 * 1024;
  *   without GUILD_MEMBERS closes with 4001; prefix queries and `user_ids` return at most 100
  *   members; guilds not on the session's shard get no answer (also for ops 4, 31 and 43).
  * - Op 4 answers only for a voice channel of the guild; VOICE_STATE_UPDATE needs GUILD_VOICE_STATES.
+ * - Sessions identified without MESSAGE_CONTENT get MESSAGE_CREATE and MESSAGE_UPDATE with
+ *   `content: ""`, `embeds`, `attachments` and `components` empty and no `poll`, unless the message
+ *   is a DM (no `guild_id`), was written by the bot (`author.id`) or mentions it (`mentions`);
+ *   AUTO_MODERATION_ACTION_EXECUTION gets `content` and `matched_content` as `""`. Each session gets
+ *   its own form (a copy; the caller's object is never changed), also when a resume replays it.
+ *   Nested messages (`referenced_message`, `message_snapshots`) are sent as given.
  * - A resume of a session still attached elsewhere closes the old connection with 4000; a resume
  *   from further back than `replayBufferSize` dispatches gets op 9 `false`.
  *
@@ -264,7 +270,9 @@ export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
   /**
    * Pushes a dispatch with the next sequence number of each receiving session; detached sessions
    * buffer it for replay. Without `target` it is routed like Discord: by `d.guild_id` to the shard
-   * holding the guild, else to shard 0. Sessions whose intents do not cover `t` skip it.
+   * holding the guild, else to shard 0. Sessions whose intents do not cover `t` skip it; sessions
+   * without MESSAGE_CONTENT get message content withheld (see the class notes), `d` itself is not
+   * changed.
    *
    * @param t - the dispatch name
    * @param d - its payload
@@ -284,15 +292,14 @@ export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
   dispatch(t: string, d: unknown, target?: SimulatorTarget): number {
     const sessions = this.core.sessionsFor(d, target).filter((s) => this.core.deliverable(s, t));
     if (sessions.length === 0) return 0;
-    const tJson = JSON.stringify(t);
-    const dJson = JSON.stringify(d ?? null);
-    for (const session of sessions) this.core.sendDispatchJson(session, t, tJson, d, dJson);
+    const views = this.core.views(t, d);
+    for (const session of sessions) this.core.sendDispatch(session, views);
     return sessions.length;
   }
 
   /**
    * Sends the same dispatch `count` times per receiving session (routing as {@link dispatch}),
-   * serializing it once, logging no frames, and pausing between batches while sockets are
+   * serializing it once (twice when some sessions lack MESSAGE_CONTENT), logging no frames, and pausing between batches while sockets are
    * backed up, so benchmarks can push millions of events in bounded memory.
    *
    * @param t - the dispatch name
@@ -304,13 +311,12 @@ export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
    */
   async blast(t: string, d: unknown, count: number, target?: SimulatorTarget): Promise<number> {
     const sessions = this.core.sessionsFor(d, target).filter((s) => this.core.deliverable(s, t));
-    const tJson = JSON.stringify(t);
-    const dJson = JSON.stringify(d ?? null);
+    const views = this.core.views(t, d);
     let sent = 0;
     for (let done = 0; done < count; ) {
       const batch = Math.min(BLAST_BATCH, count - done);
       for (const session of sessions) {
-        for (let i = 0; i < batch; i++) this.core.sendDispatchJson(session, t, tJson, d, dJson, false);
+        for (let i = 0; i < batch; i++) this.core.sendDispatch(session, views, false);
         sent += batch;
       }
       done += batch;

@@ -16,6 +16,7 @@ import type { SimulatorEvents, SimulatorFrame, SimulatorTarget } from './events.
 import { buildGuilds, shardForGuild, type SimulatedGuild } from './guilds.js';
 import { HANDLERS } from './handlers.js';
 import { Cooldowns, SessionStartBudget } from './limits.js';
+import { ContentViews } from './message-content.js';
 import { DAY_MS, type ResolvedSimulatorOptions } from './options.js';
 import { SimulatedSession } from './session.js';
 import { VALIDATORS, isObject } from './validate.js';
@@ -308,13 +309,25 @@ export class SimulatorCore {
   }
 
   /**
-   * Sequences a dispatch for one session: the next `s`, into the replay buffer, and out on the
-   * attached connection if there is one. `tJson`/`dJson` are serialized once by the caller so a
-   * dispatch to many sessions costs one `JSON.stringify`.
+   * The forms of dispatch `t` that sessions with and without MESSAGE_CONTENT receive; build it once
+   * per dispatch and pass it to {@link sendDispatch} for every receiving session.
    */
-  sendDispatchJson(session: SimulatedSession, t: string, tJson: string, d: unknown, dJson: string, observe = this.observing): void {
+  views(t: string, d: unknown): ContentViews {
+    return new ContentViews(t, d, this.user.id);
+  }
+
+  /**
+   * Sequences a dispatch for one session: the next `s`, into the replay buffer, and out on the
+   * attached connection if there is one. The payload is the form the session's intents allow
+   * (MESSAGE_CONTENT, protocol §6); `views` serializes each form once, so a dispatch to many
+   * sessions costs one `JSON.stringify` per form.
+   */
+  sendDispatch(session: SimulatedSession, views: ContentViews, observe = this.observing): void {
+    const { d, dJson } = views.for(session.intents);
     const s = ++session.seq;
-    const json = `{"op":0,"t":${tJson},"s":${s},"d":${dJson}}`;
+    const json = `{"op":0,"t":${views.tJson},"s":${s},"d":${dJson}}`;
+    const t = views.t;
+    // The replay buffer keeps the session's own form, so a resume replays exactly what was withheld.
     session.remember({ s, t, d, json });
     const conn = session.attached;
     if (!conn) return;
@@ -326,7 +339,7 @@ export class SimulatorCore {
 
   /** Sends a dispatch to one session if its intents allow it. */
   dispatch(session: SimulatedSession, t: string, d: unknown): void {
-    if (this.deliverable(session, t)) this.sendDispatchJson(session, t, JSON.stringify(t), d, JSON.stringify(d ?? null));
+    if (this.deliverable(session, t)) this.sendDispatch(session, this.views(t, d));
   }
 
   /** Re-sends buffered frames to the connection a session resumed on. */

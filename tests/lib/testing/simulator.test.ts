@@ -9,6 +9,7 @@ const GUILD_MEMBERS = 1 << 1;
 const GUILD_VOICE_STATES = 1 << 7;
 const GUILD_PRESENCES = 1 << 8;
 const GUILD_MESSAGES = 1 << 9;
+const MESSAGE_CONTENT = 1 << 15;
 
 /** A started simulator that is closed when the test ends. */
 async function simulator(t: TestContext, options: GatewaySimulatorOptions = {}): Promise<GatewaySimulator> {
@@ -305,7 +306,7 @@ describe('GatewaySimulator close codes', () => {
 describe('GatewaySimulator resume', () => {
   it('replays every dispatch after the client seq in order, then RESUMED, on the resume URL', async (t) => {
     const sim = await simulator(t, { guilds: 1 });
-    const { client, sessionId } = await ready(t, sim, { intents: GUILDS | GUILD_MESSAGES });
+    const { client, sessionId } = await ready(t, sim, { intents: GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT });
     const guild = sim.guilds[0];
     assert.ok(guild);
     await client.dispatch('GUILD_CREATE'); // seq 2
@@ -783,7 +784,7 @@ describe('GatewaySimulator observation', () => {
 
   it('fixtures.message() builds a MESSAGE_CREATE that matches the guild fixtures', async (t) => {
     const sim = await simulator(t, { guilds: 2 });
-    const { client } = await ready(t, sim, { intents: GUILDS | GUILD_MESSAGES });
+    const { client } = await ready(t, sim, { intents: GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT });
     const guild = sim.guilds[1];
     assert.ok(guild);
     assert.equal(sim.dispatch('MESSAGE_CREATE', sim.fixtures.message({ guild_id: guild.id, content: 'ping' })), 1);
