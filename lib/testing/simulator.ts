@@ -51,8 +51,10 @@ const MAX_WS_PAYLOAD = 1024 * 1024;
  * - Before identify/resume only ops 1, 2 and 6 are allowed; anything else (unknown ops too) closes
  *   with 4003, as does any request after `invalidateSession(false)`.
  * - Identify is checked in this order: payload shape (4001), token (4004), shard (4010), intents
- *   (4013, then 4014), guilds on the shard (4011), the `max_concurrency` bucket (op 9 `false`, no
- *   session created, the connection may identify again), then the daily budget.
+ *   (4013, then 4014), guilds on the shard (4011), the order of `max_concurrency` groups (op 9
+ *   `false` for shard `s` before shard `s - maxConcurrency` of the same count has ever identified;
+ *   with option `identifyOrder`, off by default), the `max_concurrency` bucket (op 9 `false`), then the daily
+ *   budget. An op 9 creates no session and spends nothing: the connection may identify again.
  * - A heartbeat `d` past the last sent seq closes with 4007. No heartbeat for 1.5 intervals closes
  *   with 4009 and ends the session. Identify `compress: true` is accepted; payloads are never
  *   compressed.

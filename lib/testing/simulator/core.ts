@@ -50,6 +50,8 @@ export class SimulatorCore {
   readonly identifyGate = new Cooldowns(IDENTIFY_WINDOW_MS);
   readonly memberListGate = new Cooldowns(MEMBER_LIST_WINDOW_MS);
   readonly startBudget: SessionStartBudget;
+  /** Shards (`shardKey(id, count)`) that have identified successfully at least once. */
+  readonly startedShards = new Set<string>();
   /** Set when the session-start budget ran out: every token is refused from then on. */
   tokensRevoked = false;
   /** Connections still to receive op 7 instead of Hello. */

@@ -71,6 +71,20 @@ function validShard(shard: unknown): shard is [number, number] {
   return Number.isSafeInteger(id) && Number.isSafeInteger(count) && Number(count) >= 1 && Number(id) >= 0 && Number(id) < Number(count);
 }
 
+/** Key of `[id, count]` in {@link SimulatorCore.startedShards}. */
+export function shardKey(id: number, count: number): string {
+  return `${id}/${count}`;
+}
+
+/**
+ * Whether identifying `shard` keeps max_concurrency groups in order: with `identifyOrder`, shard
+ * `s - maxConcurrency` of the same count must have identified before (protocol §4.2).
+ */
+function startedInOrder(core: SimulatorCore, shard: readonly [number, number]): boolean {
+  const previous = shard[0] - core.options.maxConcurrency;
+  return !core.options.identifyOrder || previous < 0 || core.startedShards.has(shardKey(previous, shard[1]));
+}
+
 function validIntents(intents: number): boolean {
   return Number.isSafeInteger(intents) && intents >= 0 && intents <= ALL_INTENTS && (intents & ~ALL_INTENTS) === 0;
 }
@@ -102,6 +116,12 @@ function onIdentify(core: SimulatorCore, conn: SimulatorConnection, payload: unk
   if (shardGuilds.length > core.options.maxGuildsPerShard) {
     return core.close(conn, GatewayCloseCodes.ShardingRequired, `Sharding required: shard ${shard[0]} would hold ${shardGuilds.length} guilds`);
   }
+  if (!startedInOrder(core, shard)) {
+    // A later max_concurrency group before the one ahead of it (protocol §4.2); checked before the
+    // bucket so a refused identify does not use the bucket's 5 s slot.
+    core.sendOp(conn, GatewayOpcodes.InvalidSession, false);
+    return;
+  }
   if (core.identifyGate.take(String(shard[0] % core.options.maxConcurrency), now) > 0) {
     // Over max_concurrency for this bucket in the 5 s window (protocol §4.2).
     core.sendOp(conn, GatewayOpcodes.InvalidSession, false);
@@ -124,6 +144,7 @@ function onIdentify(core: SimulatorCore, conn: SimulatorConnection, payload: unk
     replayLimit: core.options.replayBufferSize,
   });
   core.sessions.set(session.id, session);
+  core.startedShards.add(shardKey(shard[0], shard[1]));
   core.attach(session, conn);
   const flags = applicationFlags(core.options.grantedIntents);
   const ready: GatewayReadyDispatchData = {

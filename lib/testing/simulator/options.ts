@@ -21,6 +21,17 @@ export interface GatewaySimulatorOptions {
   /** Identifies per 5 s, one per bucket `shard_id % maxConcurrency`; more get op 9 `false`. Default 1. */
   maxConcurrency?: number;
   /**
+   * Start `maxConcurrency` groups in order, as Discord requires (protocol §4.2: with 32 shards and
+   * `max_concurrency` 16, shards 0-15 first, then 16-31). When true, an identify of shard `s >=
+   * maxConcurrency` gets op 9 `false` (no session, the connection may identify again, as for a
+   * full bucket) unless shard `s - maxConcurrency` of the same shard count has identified
+   * successfully on this simulator before. Once is enough: re-identifying one shard later (after a
+   * 4009, say) is not refused. Default false (any order), because a process may rightly start a
+   * later group alone: one slice of a cluster, or a user `Session` of another shard count, whose
+   * earlier shards run elsewhere. Turn it on to check that a bot starts its groups in order.
+   */
+  identifyOrder?: boolean;
+  /**
    * Daily identify budget. Each successful identify spends one; an identify at 0 terminates every
    * session with 4004 and revokes the tokens, as Discord resets the token. Default total 1000,
    * remaining = total, resetAfter 24 h.
@@ -65,6 +76,7 @@ export interface ResolvedSimulatorOptions {
   tokens: ReadonlySet<string>;
   shards: number;
   maxConcurrency: number;
+  identifyOrder: boolean;
   sessionStartLimit: { total: number; remaining: number; resetAfter: number };
   heartbeatInterval: number;
   enforceHeartbeat: boolean;
@@ -105,6 +117,7 @@ export function resolveOptions(options: GatewaySimulatorOptions): ResolvedSimula
     tokens: new Set(tokenList),
     shards: int('shards', options.shards, 1, 1),
     maxConcurrency: int('maxConcurrency', options.maxConcurrency, 1, 1),
+    identifyOrder: options.identifyOrder ?? false,
     sessionStartLimit: {
       total,
       remaining: int('sessionStartLimit.remaining', options.sessionStartLimit?.remaining, total, 0),
