@@ -1,7 +1,8 @@
 /**
  * The demo `npm start` runs. With DISCORD_TOKEN set it connects to Discord; without it, it starts
- * disgate's built-in GatewaySimulator and shows a session connecting, receiving events, surviving
- * an injected op 7 and a dropped socket, and disconnecting.
+ * disgate's built-in GatewaySimulator and shows a session connecting, receiving events (without
+ * the MESSAGE_CONTENT intent, so only messages mentioning the bot carry text), surviving an
+ * injected op 7 and a dropped socket, and disconnecting.
  */
 import { once } from 'node:events';
 import { Client, GatewayIntentBits, Session, UpdateStatusData } from '../lib/index.js';
@@ -27,10 +28,17 @@ runExample({ guilds: 3, heartbeatInterval: 5000 }, async ({ simulator, connectio
 
   if (simulator) {
     const guild = simulator.guilds[0]!;
-    const message = (content: string): void => {
-      simulator.dispatch('MESSAGE_CREATE', simulator.fixtures.message({ guild_id: guild.id, content }));
+    const me = simulator.fixtures.bot;
+    // Without MESSAGE_CONTENT only messages mentioning the bot (or DMs, or its own) keep their text.
+    const message = (content: string, mention = true): void => {
+      const mentions = mention ? [me] : [];
+      simulator.dispatch('MESSAGE_CREATE', simulator.fixtures.message({ guild_id: guild.id, content: mention ? `<@${me.id}> ${content}` : content, mentions }));
     };
-    message('hello from the simulator');
+    log('a member writes in a guild: without MESSAGE_CONTENT the bot gets empty content');
+    message('hello from the simulator', false);
+    await sleep(200);
+    log('a member mentions the bot: the content arrives');
+    message('hello, bot');
     await sleep(200);
 
     log('simulator sends op 7 Reconnect');

@@ -22,6 +22,11 @@ export interface MessageInit {
   content?: string;
   /** Author. Default: the guild's first member that is not the bot. */
   author?: APIUser;
+  /**
+   * Users mentioned. Default none. Mentioning {@link SimulatorFixtures.bot} lets a bot without
+   * MESSAGE_CONTENT read the message, as on Discord.
+   */
+  mentions?: readonly APIUser[];
 }
 
 /**
@@ -43,7 +48,8 @@ export class SimulatorFixtures {
    */
   constructor(
     private readonly guilds: readonly SimulatedGuild[],
-    private readonly bot: APIUser,
+    /** The bot user READY announces: an `author` for the bot's own messages, or one of `mentions`. */
+    readonly bot: APIUser,
   ) {}
 
   /**
@@ -65,7 +71,7 @@ export class SimulatorFixtures {
       edited_timestamp: null,
       tts: false,
       mention_everyone: false,
-      mentions: [],
+      mentions: init.mentions ? [...init.mentions] : [],
       mention_roles: [],
       attachments: [],
       embeds: [],

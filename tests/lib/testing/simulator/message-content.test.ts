@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { GatewaySimulator, type GatewaySimulatorOptions } from '../../../../lib/testing/index.js';
+import { GatewaySimulator, type GatewaySimulatorOptions, type MessageInit } from '../../../../lib/testing/index.js';
 import { CONTENT_RULES, ContentViews, withheldContent } from '../../../../lib/testing/simulator/message-content.js';
 import { CONTENT_INTENT_DISPATCHES } from '../../../../types/dispatch.js';
 import { RawGatewayClient, type Frame } from '../raw-gateway-client.js';
@@ -38,11 +38,9 @@ async function ready(t: TestContext, sim: GatewaySimulator, intents: number): Pr
 }
 
 /** A guild message from another member with every field MESSAGE_CONTENT governs filled in. */
-function richMessage(sim: GatewaySimulator, init: { guild_id?: string | null; author?: { id: string } } = {}): Message {
-  const base: Message = { ...sim.fixtures.message({ content: 'secret', guild_id: init.guild_id }) };
-  if (init.author) base['author'] = { ...(base['author'] as object), id: init.author.id };
+function richMessage(sim: GatewaySimulator, init: MessageInit = {}): Message {
   return {
-    ...base,
+    ...sim.fixtures.message({ content: 'secret', ...init }),
     embeds: [{ title: 'an embed' }],
     attachments: [{ id: '5', filename: 'a.png', size: 1, url: 'https://x/a.png', proxy_url: 'https://x/a.png' }],
     components: [{ type: 1, components: [{ type: 2, style: 1, label: 'press', custom_id: 'b' }] }],
@@ -124,10 +122,10 @@ describe('simulator MESSAGE_CONTENT over the wire', () => {
     t.mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
     const sim = await simulator(t, { guilds: 1 });
     const { client } = await ready(t, sim, WITHOUT);
+    assert.equal(sim.fixtures.bot.id, BOT_ID);
     const dm = richMessage(sim, { guild_id: null });
-    const mention = { ...richMessage(sim), mentions: [{ ...sim.guilds[0]!.members[0]!.member.user }] };
-    const own = richMessage(sim, { author: { id: BOT_ID } });
-    assert.equal(sim.guilds[0]!.members[0]!.member.user.id, BOT_ID, 'the first member is the bot');
+    const mention = richMessage(sim, { mentions: [sim.guilds[0]!.members[2]!.member.user, sim.fixtures.bot] });
+    const own = richMessage(sim, { author: sim.fixtures.bot });
     for (const [label, message] of [['DM', dm], ['mention', mention], ['own', own]] as const) {
       assert.equal(sim.dispatch('MESSAGE_CREATE', message), 1, label);
       assert.deepEqual((await client.dispatch('MESSAGE_CREATE')).d, message, label);
