@@ -390,8 +390,11 @@ export class Client extends EventEmitter<ClientEvents> {
    * `session` is given.
    *
    * @param request - the Request Guild Members event
-   * @param options - the session to send on, and a signal that abandons the request
+   * @param options - the session to send on, a signal that abandons the request, and how long
+   * to wait for a chunk (default {@link MEMBER_REQUEST_TIMEOUT_MS}, 2 minutes; `Infinity` waits for ever)
    * @throws {@link RateLimitedError} when Discord answers `RATE_LIMITED` (see `retry_after`)
+   * @throws {@link MemberRequestTimeoutError} when no chunk arrives for `timeout` ms (Discord does
+   * not answer for a guild the session does not hold, or one that is unavailable)
    * @throws {@link MissingIntentError} when the intents do not allow the request (nothing sent)
    * @throws {@link SessionClosedError} when the session closes before the answer is complete
    * @example
@@ -400,11 +403,11 @@ export class Client extends EventEmitter<ClientEvents> {
    *   new RequestGuildMembers({ guild_id: '81384788765712384', query: '', limit: 0 }));
    * ```
    */
-  requestGuildMembers(request: RequestGuildMembers, options: { session?: Session; signal?: AbortSignal } = {}): Promise<GuildMembersResult> {
+  requestGuildMembers(request: RequestGuildMembers, options: { session?: Session; signal?: AbortSignal; timeout?: number } = {}): Promise<GuildMembersResult> {
     const session = options.session ?? this.sessionForGuild(request.guild_id);
     if (!session) return Promise.reject(new SessionClosedError(0, `no session of this bot receives guild ${request.guild_id}`));
-    const signal = options.signal;
-    return this.#members.request(request, (event) => event.sendEvent(this, session, { signal }), { signal, shardId: session.shard[0] });
+    const { signal, timeout } = options;
+    return this.#members.request(request, (event) => event.sendEvent(this, session, { signal }), { signal, timeout, shardId: session.shard[0] });
   }
 
   /** @internal Builds the Identify for one shard from the bot's options. */

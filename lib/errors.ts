@@ -178,6 +178,26 @@ export class RateLimitedError extends DisgateError {
 }
 
 /**
+ * A Request Guild Members (op 8) got no `GUILD_MEMBERS_CHUNK` for `timeoutMs` after it was
+ * written (or since its last chunk). Discord answers nothing for a guild the session does not
+ * hold, for one still unavailable, or when the answer was lost with a connection.
+ *
+ * @category Errors
+ */
+export class MemberRequestTimeoutError extends DisgateError {
+  /** Always `'MemberRequestTimeoutError'`. */
+  override readonly name = 'MemberRequestTimeoutError';
+  /**
+   * @param guild_id - the guild of the request
+   * @param nonce - the request's nonce
+   * @param timeoutMs - how long it waited for a chunk
+   */
+  constructor(readonly guild_id: string, readonly nonce: string, readonly timeoutMs: number) {
+    super(`Request Guild Members for guild ${guild_id} (nonce ${nonce}) got no chunk for ${timeoutMs} ms`);
+  }
+}
+
+/**
  * An HTTP request to Discord's API (e.g. `GET /gateway/bot`) failed.
  *
  * @category Errors

@@ -38,7 +38,7 @@ export { Session } from './session.js';
 export type { SessionOptions, SessionStatus, RateLimitStatus, SessionCloseEvent, FrameLimit } from './session.js';
 export * from './events/index.js';
 export * from './forwarding/index.js';
-export { MemberChunkCollector } from './members.js';
+export { MemberChunkCollector, MEMBER_REQUEST_TIMEOUT_MS } from './members.js';
 export type { GuildMembersResult, CollectOptions, Collection } from './members.js';
 export { MemoryRateLimiter } from './ratelimit/memory.js';
 export type { RateLimiter, Bucket, BucketRule, AcquireOptions } from './ratelimit/types.js';
@@ -53,6 +53,6 @@ export { HAS_ZSTD } from './compression.js';
 export type { Compression } from './compression.js';
 export {
   DisgateError, InvalidOptionError, ValidationError, PayloadTooLargeError, MissingIntentError, SessionClosedError,
-  FatalCloseError, ReconnectLimitError, GatewayProtocolError, RateLimitedError, HTTPError, BackendError,
+  FatalCloseError, ReconnectLimitError, GatewayProtocolError, RateLimitedError, MemberRequestTimeoutError, HTTPError, BackendError,
 } from './errors.js';
 export * from '../types/index.js';

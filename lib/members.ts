@@ -12,7 +12,7 @@ import type {
   GatewayRateLimitedDispatchData,
   Snowflake,
 } from 'discord-api-types/v10';
-import { GatewayProtocolError, RateLimitedError, ValidationError } from './errors.js';
+import { GatewayProtocolError, InvalidOptionError, MemberRequestTimeoutError, RateLimitedError, ValidationError } from './errors.js';
 import { RequestGuildMembers } from './events/request-guild-members.js';
 
 /**
@@ -42,7 +42,23 @@ export interface CollectOptions {
   signal?: AbortSignal;
   /** The shard the request goes out on, so {@link MemberChunkCollector.cancelAll} can target one shard. */
   shardId?: number;
+  /**
+   * Milliseconds to wait for a chunk, counted from when {@link MemberChunkCollector.request}
+   * has written the request and again from each chunk (with `collect` alone, from the first chunk); then the result rejects with {@link MemberRequestTimeoutError}. Default
+   * {@link MEMBER_REQUEST_TIMEOUT_MS}; `Infinity` waits for ever.
+   */
+  timeout?: number;
 }
+
+/**
+ * Default of {@link CollectOptions.timeout}: 2 minutes without a chunk. Discord sends the chunks
+ * of one request back to back, so a quiet request is one it will not answer (a guild the
+ * session does not hold or that is unavailable).
+ */
+export const MEMBER_REQUEST_TIMEOUT_MS = 120_000;
+
+/** The longest delay `setTimeout` honours (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A registered request: the event to send (nonce filled in) and its eventual result.
@@ -64,6 +80,9 @@ interface Pending {
   received: number;
   /** Written to the gateway (by {@link MemberChunkCollector.request}). */
   sent: boolean;
+  /** Rejects the request when no chunk comes in time; armed once it is written. */
+  timer: NodeJS.Timeout | undefined;
+  readonly timeout: number;
   resolve(result: GuildMembersResult): void;
   reject(error: unknown): void;
 }
@@ -118,10 +137,14 @@ export class MemberChunkCollector {
    * @param options - `signal` to withdraw it, `shardId` it goes out on
    *
    * @throws {@link ValidationError} when the request's nonce is already pending
+   * @throws {@link InvalidOptionError} when `options.timeout` is not a positive number
    * @throws the signal's reason when `options.signal` is already aborted
    */
   collect(request: RequestGuildMembers, options: CollectOptions = {}): Collection {
-    const { signal, shardId } = options;
+    const { signal, shardId, timeout = MEMBER_REQUEST_TIMEOUT_MS } = options;
+    if (typeof timeout !== 'number' || !(timeout > 0) || (timeout > MAX_TIMER_MS && timeout !== Infinity)) {
+      throw new InvalidOptionError('timeout', `a number of milliseconds from 1 to ${MAX_TIMER_MS}, or Infinity`);
+    }
     signal?.throwIfAborted();
     let event = request;
     if (request.nonce === undefined || request.nonce === '') {
@@ -137,13 +160,18 @@ export class MemberChunkCollector {
         if (this.#pending.get(nonce) === entry) this.#pending.delete(nonce);
         reject(signal!.reason);
       };
-      const settle = (): void => signal?.removeEventListener('abort', onAbort);
+      const settle = (): void => {
+        clearTimeout(entry.timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
       const entry: Pending = {
         guildId: event.guild_id,
         shardId,
         chunks: undefined,
         received: 0,
         sent: false,
+        timer: undefined,
+        timeout,
         resolve: (value) => (settle(), resolve(value)),
         reject: (error) => (settle(), reject(error)),
       };
@@ -168,7 +196,10 @@ export class MemberChunkCollector {
     const { event, result } = this.collect(request, options);
     const sent = send(event).then(() => {
       const entry = this.#pending.get(event.nonce!);
-      if (entry) entry.sent = true;
+      if (!entry) return;
+      entry.sent = true;
+      // A chunk may already have armed it (the dispatch can be read before the write callback runs).
+      entry.timer ??= this.#arm(event.nonce!, entry);
     }, (error: unknown) => {
       this.cancel(event.nonce!, error);
       throw error;
@@ -202,7 +233,10 @@ export class MemberChunkCollector {
     if (entry.received === entry.chunks.length) {
       this.#pending.delete(d.nonce);
       entry.resolve(assemble(entry.chunks as GatewayGuildMembersChunkDispatchData[]));
+      return true;
     }
+    clearTimeout(entry.timer);
+    entry.timer = this.#arm(d.nonce, entry);
     return true;
   }
 
@@ -270,6 +304,14 @@ export class MemberChunkCollector {
   #oldestSentFor(guildId: string): string | undefined {
     for (const [nonce, entry] of this.#pending) if (entry.sent && entry.guildId === guildId) return nonce;
     return undefined;
+  }
+
+  #arm(nonce: string, entry: Pending): NodeJS.Timeout | undefined {
+    if (entry.timeout === Infinity) return undefined;
+    // Unreferenced: a request waiting for chunks does not keep the process alive by itself.
+    return setTimeout(() => {
+      if (this.#pending.get(nonce) === entry) this.#fail(nonce, entry, new MemberRequestTimeoutError(entry.guildId, nonce, entry.timeout));
+    }, entry.timeout).unref();
   }
 
   #fail(nonce: string, entry: Pending, error: unknown): void {

@@ -1,10 +1,10 @@
-import { describe, it } from 'node:test';
+import { afterEach, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import type { APIGuildMember, GatewayGuildMembersChunkDispatchData, GatewayRateLimitedDispatchData } from 'discord-api-types/v10';
-import { MemberChunkCollector } from '../../lib/members.js';
+import { MEMBER_REQUEST_TIMEOUT_MS, MemberChunkCollector } from '../../lib/members.js';
 import { RequestGuildMembers } from '../../lib/events/request-guild-members.js';
-import { GatewayProtocolError, RateLimitedError, SessionClosedError, ValidationError } from '../../lib/errors.js';
+import { GatewayProtocolError, InvalidOptionError, MemberRequestTimeoutError, RateLimitedError, SessionClosedError, ValidationError } from '../../lib/errors.js';
 
 const guild_id = '81384788765712384';
 const all = (): RequestGuildMembers => new RequestGuildMembers({ guild_id, query: '', limit: 0 });
@@ -254,6 +254,71 @@ describe('MemberChunkCollector', () => {
       });
       await assert.rejects(result, RateLimitedError);
       finishSend();
+    });
+  });
+
+  describe('timeout', () => {
+    afterEach(() => mock.timers.reset());
+
+    /** A request written at once, whose result is recorded as it settles. */
+    async function written(collector: MemberChunkCollector, timeout?: number) {
+      let nonce = '';
+      const outcome: { value?: string[]; error?: unknown } = {};
+      collector.request(all(), async (event) => { nonce = event.nonce!; }, timeout === undefined ? {} : { timeout })
+        .then((r) => { outcome.value = ids(r); }, (error: unknown) => { outcome.error = error; });
+      await Promise.resolve();
+      await Promise.resolve();
+      return { nonce: () => nonce, outcome };
+    }
+
+    const flush = async (): Promise<void> => { for (let i = 0; i < 5; i++) await Promise.resolve(); };
+
+    it('rejects with MemberRequestTimeoutError 2 minutes after writing when no chunk comes, and forgets it', async () => {
+      mock.timers.enable({ apis: ['setTimeout'] });
+      const collector = new MemberChunkCollector();
+      const { nonce, outcome } = await written(collector);
+      mock.timers.tick(MEMBER_REQUEST_TIMEOUT_MS - 1);
+      await flush();
+      assert.deepEqual(outcome, {});
+      mock.timers.tick(1);
+      await flush();
+      assert.ok(outcome.error instanceof MemberRequestTimeoutError, String(outcome.error));
+      assert.equal(outcome.error.guild_id, guild_id);
+      assert.equal(outcome.error.nonce, nonce());
+      assert.equal(collector.size, 0);
+      assert.equal(collector.onChunk(chunk(nonce(), 0, 1, ['7'])), false, 'a late chunk belongs to nothing');
+    });
+
+    it('counts again from every chunk, so a long answer is not cut off', async () => {
+      mock.timers.enable({ apis: ['setTimeout'] });
+      const collector = new MemberChunkCollector();
+      const { nonce, outcome } = await written(collector, 1000);
+      for (let i = 0; i < 3; i++) {
+        mock.timers.tick(900);
+        collector.onChunk(chunk(nonce(), i, 4, [String(i)]));
+      }
+      mock.timers.tick(999);
+      await flush();
+      assert.deepEqual(outcome, {});
+      collector.onChunk(chunk(nonce(), 3, 4, ['3']));
+      await flush();
+      assert.deepEqual(outcome.value, ['0', '1', '2', '3']);
+      mock.timers.tick(5000);
+      await flush();
+      assert.equal(outcome.error, undefined, 'no timer left behind');
+    });
+
+    it('waits for ever with Infinity; refuses a timeout that is not a usable delay', async () => {
+      mock.timers.enable({ apis: ['setTimeout'] });
+      const collector = new MemberChunkCollector();
+      const { outcome } = await written(collector, Infinity);
+      mock.timers.tick(MEMBER_REQUEST_TIMEOUT_MS * 100);
+      await flush();
+      assert.deepEqual(outcome, {});
+      assert.equal(collector.size, 1);
+      for (const timeout of [0, -1, Number.NaN, 2 ** 31]) {
+        assert.throws(() => collector.collect(all(), { timeout }), (e: unknown) => e instanceof InvalidOptionError && e.option === 'timeout', `timeout ${timeout}`);
+      }
     });
   });
 });

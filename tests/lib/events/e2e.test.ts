@@ -6,7 +6,7 @@
 import { describe, it, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  GatewayIntentBits, GatewayOpcodes, MissingIntentError, PayloadTooLargeError, RateLimitedError, RequestChannelInfo,
+  GatewayIntentBits, GatewayOpcodes, MemberRequestTimeoutError, MissingIntentError, PayloadTooLargeError, RateLimitedError, RequestChannelInfo,
   RequestGuildMembers, RequestSoundboardSounds, Session, SessionClosedError, UpdateStatusData, UpdateVoiceStateData,
   frameSize,
 } from '../../../lib/index.js';
@@ -274,6 +274,23 @@ describe('Request Guild Members through bot.requestGuildMembers', () => {
     await h.advance(Math.ceil(error.retry_after * 1000));
     const again = await h.bot.requestGuildMembers(all());
     assert.equal(again.members.length, 2500);
+  });
+
+  it('a request Discord never answers (a guild the session does not hold) rejects with MemberRequestTimeoutError', async () => {
+    h = await harness({ sim: { guilds: [{ members: 50 }] }, client: { intents } });
+    await h.session.connect(h.bot);
+    const elsewhere = '999999999999999993';
+    const settled: unknown[] = [];
+    h.bot.requestGuildMembers(new RequestGuildMembers({ guild_id: elsewhere, query: 'a', limit: 10 }), { session: h.session, timeout: 10_000 })
+      .then(() => settled.push('resolved'), (err: unknown) => settled.push(err));
+    await h.advance(9_000);
+    assert.equal(sent(h.sim, { op: GatewayOpcodes.RequestGuildMembers }).length, 1, 'written');
+    assert.equal(settled.length, 0);
+    await h.advance(1_500);
+    const error = settled[0];
+    assert.ok(error instanceof MemberRequestTimeoutError, `settled with ${String(error)}`);
+    assert.equal(error.guild_id, elsewhere);
+    assert.equal(h.session.status, 'ready', 'the session is not affected');
   });
 
   it('a user_ids request reports the unknown ids in not_found', async () => {
