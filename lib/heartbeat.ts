@@ -11,6 +11,11 @@ export interface HeartbeatTarget {
  * one every `interval`; a beat that finds the previous one unacknowledged reports a zombie
  * instead of beating. Only op 11 counts as an ACK, never other inbound traffic. One instance
  * per connection, so no state leaks into the next one.
+ *
+ * A first beat that falls due before the connection's Identify or Resume is written waits for
+ * {@link Heartbeater.release} (protocol §1.6: a payload before Identify may close with 4003), but
+ * never past one `interval` after {@link Heartbeater.start}, so a handshake held up by the
+ * identify bucket cannot make the gateway miss its heartbeat (4009) either.
  */
 export class Heartbeater {
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -22,12 +27,28 @@ export class Heartbeater {
   nextBeatAt = 0;
   /** Round trip of the last acknowledged beat, in ms (`-1` before the first ACK). */
   latency = -1;
+  /** Until the handshake is written, beats wait until this time at the latest (epoch ms). */
+  private holdUntil = 0;
+  private released = false;
+  /** A beat fell due while held: it goes out on release. */
+  private waiting = false;
 
   constructor(readonly interval: number, private readonly target: HeartbeatTarget, private readonly random: () => number = Math.random) {}
 
   /** Schedules the jittered first beat. */
   start(): void {
+    this.holdUntil = Date.now() + this.interval;
     this.schedule(Math.floor(this.interval * this.random()));
+  }
+
+  /** The handshake (Identify or Resume) is written: a beat held for it goes out now. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    if (!this.waiting) return;
+    this.waiting = false;
+    this.send();
+    this.schedule(this.interval);
   }
 
   /** Records an op 11. */
@@ -67,6 +88,13 @@ export class Heartbeater {
       this.failed();
       return;
     }
+    const now = Date.now();
+    if (!this.released && now < this.holdUntil) {
+      this.waiting = true;
+      this.schedule(this.holdUntil - now);
+      return;
+    }
+    this.waiting = false;
     this.send();
     this.schedule(this.interval);
   };

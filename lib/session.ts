@@ -469,6 +469,7 @@ export class Session {
   async #handshake(): Promise<void> {
     const bot = this.#bot!;
     const signal = this.#connAbort!.signal;
+    const heartbeater = this.#heartbeater;
     try {
       if (this.#resumable) {
         this.status = 'resuming';
@@ -479,6 +480,7 @@ export class Session {
         this.seq = null;
         await bot.identifyFor(this.shard).sendEvent(bot, this, { signal });
       }
+      heartbeater?.release();
     } catch (err) {
       if (signal.aborted) return;
       bot.reportError(asError(err), this);

@@ -16,6 +16,7 @@ describe('Heartbeater', () => {
   it('sends the first beat after interval * jitter, then one per interval', () => {
     const { hb, beats } = make(0.25);
     hb.start();
+    hb.release();
     mock.timers.tick(10311);
     assert.equal(beats.length, 0, 'not before interval * jitter');
     mock.timers.tick(1);
@@ -33,6 +34,7 @@ describe('Heartbeater', () => {
     for (const r of [0, 0.999999]) {
       const { hb, beats } = make(r);
       hb.start();
+      hb.release();
       mock.timers.tick(Math.floor(41250 * r));
       assert.equal(beats.length, 1, `jitter ${r}`);
       hb.stop();
@@ -42,6 +44,7 @@ describe('Heartbeater', () => {
   it('reports a zombie when a beat finds the previous one unacknowledged', () => {
     const { hb, beats, zombies } = make(0);
     hb.start();
+    hb.release();
     mock.timers.tick(0);
     assert.equal(beats.length, 1);
     mock.timers.tick(41250);
@@ -49,6 +52,50 @@ describe('Heartbeater', () => {
     assert.equal(beats.length, 1, 'no beat on a zombie connection');
     mock.timers.tick(200_000);
     assert.equal(zombies(), 1, 'stops after reporting');
+  });
+
+  it('holds a first beat due before the handshake until release(), then beats one interval apart', () => {
+    const { hb, beats } = make(0.1);
+    hb.start();
+    mock.timers.tick(10_000);
+    assert.equal(beats.length, 0, 'due at 4125 ms, but no Identify was written yet');
+    hb.release();
+    assert.deepEqual(beats, [1_010_000], 'right after the handshake');
+    hb.ack();
+    mock.timers.tick(41249);
+    assert.equal(beats.length, 1);
+    mock.timers.tick(1);
+    assert.equal(beats.length, 2);
+    hb.stop();
+  });
+
+  it('holds a first beat at most one interval after start, so the gateway never misses it', () => {
+    const { hb, beats, zombies } = make(0.5);
+    hb.start();
+    mock.timers.tick(41249);
+    assert.equal(beats.length, 0);
+    mock.timers.tick(1);
+    assert.deepEqual(beats, [1_000_000 + 41250], 'sent without waiting longer for the handshake');
+    hb.release();
+    assert.equal(beats.length, 1, 'release does not beat again');
+    hb.ack();
+    mock.timers.tick(41250);
+    assert.equal(beats.length, 2);
+    assert.equal(zombies(), 0);
+    hb.stop();
+  });
+
+  it('beats on its jittered schedule when the handshake was written first', () => {
+    const { hb, beats } = make(0.5);
+    hb.start();
+    mock.timers.tick(1000);
+    hb.release();
+    assert.equal(beats.length, 0, 'nothing was held');
+    mock.timers.tick(19624);
+    assert.equal(beats.length, 0);
+    mock.timers.tick(1);
+    assert.deepEqual(beats, [1_000_000 + 20625]);
+    hb.stop();
   });
 
   it('answers a server request at once and measures latency from the ACK', () => {

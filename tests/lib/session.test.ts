@@ -2,7 +2,7 @@ import { describe, it, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import {
-  FatalCloseError, GatewayIntentBits, GatewayProtocolError, MemorySessionStore, ReconnectLimitError, Session,
+  FatalCloseError, GatewayIntentBits, GatewayOpcodes, GatewayProtocolError, MemorySessionStore, ReconnectLimitError, Session,
   SessionClosedError, UpdateStatusData, type Compression, type SessionStore,
 } from '../../lib/index.js';
 import { harness, LONG, eventually, settle, TOKEN, type Harness } from '../helpers/gateway.js';
@@ -80,6 +80,37 @@ describe('Heartbeats', () => {
     assert.equal(beats[1]!.at - beats[0]!.at, INTERVAL);
     assert.equal(beats[1]!.seq, h.session.seq);
     assert.ok(h.session.latency >= 0);
+  });
+
+  it('sends nothing before Identify: a first beat due while the identify bucket waits goes out right after it', async () => {
+    mock.method(Math, 'random', () => 0);
+    h = await harness({ sim: { shards: 2, guilds: 2 }, client: { shards: 2 } });
+    let done = false;
+    void h.bot.connect().then(() => { done = true; });
+    await h.advanceUntil(() => done, 'both shards READY');
+    await h.advance(1000);
+    // Shard 1 got its Hello while shard 0's identify still held the bucket (max_concurrency 1).
+    const second = h.sim.frames.find((f) => f.direction === 'in' && f.op === GatewayOpcodes.Identify && (f.d as { shard: number[] }).shard[0] === 1)!;
+    const frames = h.sim.frames.filter((f) => f.connection === second.connection);
+    const hello = frames.find((f) => f.op === GatewayOpcodes.Hello)!;
+    assert.ok(second.at - hello.at >= 1000, `identify waited ${second.at - hello.at} ms after Hello`);
+    const inbound = frames.filter((f) => f.direction === 'in').map((f) => f.op);
+    assert.deepEqual(inbound.slice(0, 2), [GatewayOpcodes.Identify, GatewayOpcodes.Heartbeat], 'the due beat waited for Identify');
+  });
+
+  it('a handshake held past a whole interval does not cost the connection: the beat goes first (no 4009)', async () => {
+    mock.method(Math, 'random', () => 0);
+    h = await harness({ sim: { shards: 2, guilds: 2, heartbeatInterval: 2000 }, client: { shards: 2 } });
+    let done = false;
+    void h.bot.connect().then(() => { done = true; });
+    await h.advanceUntil(() => done, 'both shards READY', { step: 50 });
+    const second = h.sim.frames.find((f) => f.direction === 'in' && f.op === GatewayOpcodes.Identify && (f.d as { shard: number[] }).shard[0] === 1)!;
+    const frames = h.sim.frames.filter((f) => f.connection === second.connection);
+    const hello = frames.find((f) => f.op === GatewayOpcodes.Hello)!;
+    assert.ok(second.at - hello.at > 2000, `identify waited ${second.at - hello.at} ms after Hello`);
+    const firstBeat = frames.find((f) => f.direction === 'in' && f.op === GatewayOpcodes.Heartbeat)!;
+    assert.equal(firstBeat.at - hello.at, 2000, 'held one interval, not longer');
+    assert.equal(h.closes.length, 0, 'no close');
   });
 
   it('answers a server op 1 at once', async () => {
