@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Session } from '../session.js';
 
 /** A dispatch a new shard set received before the swap. */
@@ -11,6 +12,21 @@ interface Held {
 export const MAX_HELD_DISPATCHES = 100_000;
 
 /**
+ * How many of the old set's dispatches a reshard remembers to recognise their copies among the
+ * held ones. Past it the oldest are forgotten: the copies of those, if still held, were received
+ * long before the swap and are the oldest held too.
+ */
+export const MAX_REMEMBERED_DISPATCHES = 200_000;
+
+/** Bounds of a {@link ReshardSeam}. */
+export interface ReshardSeamLimits {
+  /** Default {@link MAX_HELD_DISPATCHES}. */
+  maxHeld?: number;
+  /** Default {@link MAX_REMEMBERED_DISPATCHES}. */
+  maxRemembered?: number;
+}
+
+/**
  * The seam between two shard sets during a reshard. Until the swap the old set delivers as
  * usual and the new set's dispatches are held. At the swap the held ones are delivered unless
  * the old set already delivered the same event (same name and payload): during the overlap
@@ -20,12 +36,17 @@ export const MAX_HELD_DISPATCHES = 100_000;
  */
 export class ReshardSeam {
   readonly #fresh: ReadonlySet<Session>;
+  /** Digests of the old set's dispatches (fixed size, whatever the payload's), with counts. */
   readonly #seenOld = new Map<string, number>();
+  readonly #maxHeld: number;
+  readonly #maxRemembered: number;
   #held: Held[] = [];
   #dropped = 0;
 
-  constructor(fresh: Iterable<Session>) {
+  constructor(fresh: Iterable<Session>, limits: ReshardSeamLimits = {}) {
     this.#fresh = new Set(fresh);
+    this.#maxHeld = limits.maxHeld ?? MAX_HELD_DISPATCHES;
+    this.#maxRemembered = limits.maxRemembered ?? MAX_REMEMBERED_DISPATCHES;
   }
 
   /** Dispatches the seam held back and dropped over its bound. */
@@ -41,7 +62,7 @@ export class ReshardSeam {
   /** Decides what to do with a dispatch: `true` = deliver it now. */
   route(event: string, payload: unknown, session: Session): boolean {
     if (this.#fresh.has(session)) {
-      if (this.#held.length >= MAX_HELD_DISPATCHES) {
+      if (this.#held.length >= this.#maxHeld) {
         this.#held.shift();
         this.#dropped++;
       }
@@ -49,7 +70,11 @@ export class ReshardSeam {
       return false;
     }
     const key = keyOf(event, payload);
-    this.#seenOld.set(key, (this.#seenOld.get(key) ?? 0) + 1);
+    const seen = this.#seenOld.get(key);
+    if (seen === undefined && this.#seenOld.size >= this.#maxRemembered) {
+      this.#seenOld.delete(this.#seenOld.keys().next().value!);
+    }
+    this.#seenOld.set(key, (seen ?? 0) + 1);
     return true;
   }
 
@@ -70,6 +95,7 @@ export class ReshardSeam {
   }
 }
 
+/** Same name and payload, same key; a digest, so a remembered GUILD_CREATE costs 44 bytes, not megabytes. */
 function keyOf(event: string, payload: unknown): string {
-  return `${event}\u0000${JSON.stringify(payload)}`;
+  return createHash('sha256').update(event).update('\u0000').update(JSON.stringify(payload) ?? '').digest('base64');
 }

@@ -3,9 +3,10 @@
  * the old set already delivered them, so handlers see every event once; the store keeps the new
  * sessions.
  */
-import { it, afterEach } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemorySessionStore } from '../../../lib/index.js';
+import { MemorySessionStore, Session } from '../../../lib/index.js';
+import { ReshardSeam } from '../../../lib/sharding/reshard-seam.js';
 import { harness, type Harness } from '../../helpers/gateway.js';
 
 let h: Harness | undefined;
@@ -105,4 +106,45 @@ it('with a store, a reshard to the same count identifies its sessions instead of
   assert.notEqual(fresh.id, old.id, 'a session of its own');
   assert.equal(resumes, 0);
   assert.equal((await store.get(0))?.session_id, fresh.id);
+});
+
+describe('ReshardSeam', () => {
+  const oldSession = new Session({ shard: [0, 1] });
+  const fresh = [new Session({ shard: [0, 2] }), new Session({ shard: [1, 2] })];
+  const release = (seam: ReshardSeam): string[] => {
+    const out: string[] = [];
+    seam.release((event, payload, session) => out.push(`${event} ${(payload as { id: string }).id} ${session.shard[0]}`));
+    return out;
+  };
+
+  it('delivers the old set at once, holds the new set, and releases only what the old set did not deliver', () => {
+    const seam = new ReshardSeam(fresh);
+    assert.equal(seam.route('MESSAGE_CREATE', { id: '1' }, oldSession), true);
+    assert.equal(seam.route('MESSAGE_CREATE', { id: '1' }, fresh[0]!), false);
+    assert.equal(seam.route('MESSAGE_CREATE', { id: '2' }, fresh[1]!), false);
+    assert.equal(seam.route('MESSAGE_UPDATE', { id: '1' }, fresh[0]!), false);
+    assert.deepEqual(release(seam), ['MESSAGE_CREATE 2 1', 'MESSAGE_UPDATE 1 0']);
+  });
+
+  it('matches copies one for one: an event the old set delivered once hides one held copy', () => {
+    const seam = new ReshardSeam(fresh);
+    seam.route('TYPING_START', { id: '7' }, oldSession);
+    seam.route('TYPING_START', { id: '7' }, fresh[0]!);
+    seam.route('TYPING_START', { id: '7' }, fresh[0]!);
+    assert.deepEqual(release(seam), ['TYPING_START 7 0']);
+  });
+
+  it('remembers a bounded number of old-set dispatches, forgetting the oldest first', () => {
+    const seam = new ReshardSeam(fresh, { maxRemembered: 3 });
+    for (const id of ['1', '2', '3', '4']) seam.route('MESSAGE_CREATE', { id }, oldSession);
+    for (const id of ['1', '2', '3', '4']) seam.route('MESSAGE_CREATE', { id }, fresh[0]!);
+    assert.deepEqual(release(seam), ['MESSAGE_CREATE 1 0'], 'only the forgotten one comes again');
+  });
+
+  it('holds a bounded number of dispatches, dropping (and counting) the oldest', () => {
+    const seam = new ReshardSeam(fresh, { maxHeld: 2 });
+    for (const id of ['1', '2', '3']) seam.route('MESSAGE_CREATE', { id }, fresh[1]!);
+    assert.equal(seam.dropped, 1);
+    assert.deepEqual(release(seam), ['MESSAGE_CREATE 2 1', 'MESSAGE_CREATE 3 1']);
+  });
 });
