@@ -430,11 +430,16 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /**
    * @internal
-   * A new session failed to connect: the cached `/gateway/bot` answer is fetched again for the
-   * next attempt (protocol §1.1), at most once per 30 s however many
-   * shards fail together, so an outage never turns into a flood of REST calls.
+   * A new session failed to connect. The shards of the next group no longer wait for it (it
+   * had its turn; a shard that cannot connect must not hold up the rest of the bot), and the
+   * cached `/gateway/bot` answer is fetched again for the next attempt (protocol §1.1), at most
+   * once per 30 s however many shards fail together, so an outage never turns into a flood of
+   * REST calls.
+   *
+   * @param shardId - the shard whose attempt failed
    */
-  gatewayURLFailed(): void {
+  identifyAttemptFailed(shardId: number): void {
+    this.#openGate(shardId);
     if (this.#gatewayURLOption || !this.#gatewayInfo) return;
     const now = Date.now();
     if (now - this.#gatewayInfoAt < GATEWAY_REFETCH_MS) return;
@@ -624,8 +629,9 @@ export class Client extends EventEmitter<ClientEvents> {
    */
   /**
    * Buckets start in order (protocol §4.2: with max_concurrency 16, shards 0–15 first, then
-   * 16–31): each shard of a group identifies only once every shard of the group before it is
-   * READY (or has given up), so no slow socket lets a later group overtake.
+   * 16–31): each shard of a group opens its socket only once every shard of the group before
+   * it has its identify slot, has failed an attempt or has given up: no slow socket lets a later
+   * group overtake, and no shard that cannot connect holds up the rest of the bot.
    */
   #planIdentifyOrder(ids: number[], maxConcurrency: number): void {
     const groups = new Map<number, number[]>();

@@ -597,7 +597,7 @@ export class Session {
       bot.debug(`[shard ${this.shard[0]}] ${this.#failedResumes} resume attempts failed; identifying on the gateway URL`);
       this.#forget();
     }
-    if (failed && this.#attempt === 'identify') bot.gatewayURLFailed();
+    if (failed && this.#attempt === 'identify') bot.identifyAttemptFailed(this.shard[0]);
     if (failed) {
       if (this.#backoff.attempts >= bot.maxReconnectAttempts) {
         this.#end(new ReconnectLimitError(this.#backoff.attempts, this.shard[0]));

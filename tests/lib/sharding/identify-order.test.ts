@@ -141,3 +141,24 @@ describe('bot.connect(): sockets open when their group may start', () => {
     assert.equal(refusals(h), 0);
   });
 });
+
+describe('bot.connect(): a shard that cannot connect', () => {
+  it('does not hold up the next group: after its failed attempt the next group starts on time', async () => {
+    h = await harness({ sim: { shards: 4, maxConcurrency: 2, guilds: 4 }, client: { shards: 4 } });
+    const identified = recordIdentifies(h);
+    const start = Date.now();
+    // Group 0's two sockets open together; the second one, and every retry after the first
+    // half second, dies before Hello: one shard of group 0 never connects.
+    let connections = 0;
+    h.sim.on('connection', (e) => {
+      connections++;
+      if (connections === 2 || Date.now() - start >= 500) h!.sim.dropSocket({ connection: e.connection });
+    });
+    void h.bot.connect().catch(() => {});
+    await h.advanceUntil(() => identified.length >= 3, 'three shards identified', { step: STEP, max: 60_000 });
+    const shards = identified.map((x) => x.shard[0]);
+    assert.ok(shards.includes(2) && shards.includes(3), `group 1 started: ${JSON.stringify(shards)}`);
+    const groupOne = identified.filter((x) => x.shard[0] >= 2).map((x) => x.at - start);
+    assert.ok(Math.max(...groupOne) <= SPACING + STEP, `group 1 identified ${JSON.stringify(groupOne)} ms after start`);
+  });
+});
