@@ -74,6 +74,8 @@ export interface Collection {
 
 interface Pending {
   readonly guildId: Snowflake;
+  /** A whole-list request (`query: ""`, `limit: 0`), the only kind Discord's 30 s limit applies to. */
+  readonly wholeList: boolean;
   readonly shardId: number | undefined;
   /** Chunks by `chunk_index`; its length is the first `chunk_count` seen. */
   chunks: (GatewayGuildMembersChunkDispatchData | undefined)[] | undefined;
@@ -166,6 +168,7 @@ export class MemberChunkCollector {
       };
       const entry: Pending = {
         guildId: event.guild_id,
+        wholeList: event.query === '' && event.limit === 0,
         shardId,
         chunks: undefined,
         received: 0,
@@ -250,8 +253,9 @@ export class MemberChunkCollector {
    */
   onRateLimited(d: GatewayRateLimitedDispatchData): boolean {
     if (d.opcode !== GatewayOpcodes.RequestGuildMembers) return false;
-    // Discord drops a nonce it finds invalid; the guild then tells which request was refused.
-    const nonce = d.meta.nonce ?? this.#oldestSentFor(d.meta.guild_id);
+    // Discord drops a nonce it finds invalid; the guild then tells which request was refused,
+    // among the whole-list requests (the only ones the limit applies to).
+    const nonce = d.meta.nonce ?? this.#oldestWholeListSentFor(d.meta.guild_id);
     if (nonce === undefined) return false;
     const entry = this.#pending.get(nonce);
     if (entry === undefined) return false;
@@ -301,8 +305,8 @@ export class MemberChunkCollector {
     }
   }
 
-  #oldestSentFor(guildId: string): string | undefined {
-    for (const [nonce, entry] of this.#pending) if (entry.sent && entry.guildId === guildId) return nonce;
+  #oldestWholeListSentFor(guildId: string): string | undefined {
+    for (const [nonce, entry] of this.#pending) if (entry.sent && entry.wholeList && entry.guildId === guildId) return nonce;
     return undefined;
   }
 

@@ -149,16 +149,30 @@ describe('MemberChunkCollector', () => {
       assert.equal(collector.size, 1);
     });
 
-    it('without a nonce (Discord dropped an invalid one), rejects the oldest written request for the guild', async () => {
+    it('without a nonce, never rejects a request the limit does not apply to (user_ids, a prefix query)', async () => {
       const collector = new MemberChunkCollector();
+      const byIds = collector.request(new RequestGuildMembers({ guild_id, user_ids: ['1'] }), async () => {});
+      const byPrefix = collector.request(new RequestGuildMembers({ guild_id, query: 'ab', limit: 10 }), async () => {});
+      const firstFifty = collector.request(new RequestGuildMembers({ guild_id, query: '', limit: 50 }), async () => {});
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(collector.onRateLimited(rateLimited(undefined)), false);
+      assert.equal(collector.size, 3, 'all still wait for their chunks');
+      collector.cancelAll(new Error('done'));
+      for (const pending of [byIds, byPrefix, firstFifty]) await assert.rejects(pending, /done/);
+    });
+
+    it('without a nonce (Discord dropped an invalid one), rejects the oldest written whole-list request for the guild', async () => {
+      const collector = new MemberChunkCollector();
+      const byIds = collector.request(new RequestGuildMembers({ guild_id, user_ids: ['1'] }), async () => {});
       const first = collector.request(all(), async () => {});
       const second = collector.request(all(), async () => {});
       await new Promise((resolve) => setImmediate(resolve));
       assert.equal(collector.onRateLimited(rateLimited(undefined)), true);
       await assert.rejects(first, RateLimitedError);
-      assert.equal(collector.size, 1, 'the second request still waits');
+      assert.equal(collector.size, 2, 'the second request and the user_ids one still wait');
       collector.cancelAll(new Error('done'));
       await assert.rejects(second, /done/);
+      await assert.rejects(byIds, /done/);
     });
 
     it('ignores other opcodes', () => {
