@@ -43,9 +43,10 @@ export const CLOSE_CODES: Readonly<Record<number, CloseCodePolicy>> = {
   [GatewayCloseCodes.InvalidAPIVersion]: { description: 'Invalid API version', reconnect: false, newSession: true },
   [GatewayCloseCodes.InvalidIntents]: { description: 'Invalid intent(s)', reconnect: false, newSession: true },
   [GatewayCloseCodes.DisallowedIntents]: { description: 'Disallowed intent(s)', reconnect: false, newSession: true },
-  // Client-side closes: 1000/1001 invalidate the session on Discord's side (protocol §1.11).
-  1000: { description: 'Normal closure', reconnect: true, newSession: true },
-  1001: { description: 'Going away', reconnect: true, newSession: true },
+  // Only a client's 1000/1001 invalidates the session (protocol §1.11); from the gateway (a node
+  // going away) they leave it resumable, and a resume of a session that is gone gets op 9.
+  1000: { description: 'Normal closure', reconnect: true, newSession: false },
+  1001: { description: 'Going away', reconnect: true, newSession: false },
 };
 
 /**

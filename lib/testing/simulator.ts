@@ -406,7 +406,7 @@ export class GatewaySimulator extends EventEmitter<SimulatorEvents> {
 
   /**
    * Closes with `code`. The session survives (resumable for `resumeTimeout`) unless the code
-   * means "new session" in disgate's close-code table (4003, 4004, 4007, 4009-4014, 1000/1001).
+   * means "new session" in disgate's close-code table (4003, 4004, 4007, 4009-4014).
    *
    * @param code - the close code
    * @param target - the connections; default every open one

@@ -230,8 +230,8 @@ describe('Reconnect and resume', () => {
     assert.equal(h.sim.frames.filter((f) => f.direction === 'in' && f.op === 6).length, 0, 'never resumed');
   });
 
-  it('4007 and 4009 start a new session; 4000 resumes', async () => {
-    for (const [code, resumes] of [[4000, true], [4007, false], [4009, false]] as const) {
+  it('4007 and 4009 start a new session; 4000 and a gateway\'s 1000 or 1001 resume (only a client\'s own 1000/1001 ends a session)', async () => {
+    for (const [code, resumes] of [[4000, true], [1000, true], [1001, true], [4007, false], [4009, false]] as const) {
       h = await harness();
       await h.session.connect(h.bot);
       const next = resumes ? h.sim.waitFor('resume', LONG) : h.sim.waitFor('identify', LONG);
