@@ -33,7 +33,8 @@ export interface SessionOptions {
   /**
    * The connection's frame budget, heartbeats included: Discord's 120 per 60 s by default.
    * Change it only for a gateway (or proxy) that announces other limits: above Discord's, the
-   * connection is closed with 4008.
+   * connection is closed with 4008. The session counts each window 1/60 longer (61 s for
+   * Discord's 60 s), since the gateway counts frames when they arrive.
    */
   frameLimit?: FrameLimit;
 }
@@ -79,6 +80,13 @@ interface CloseIntent {
 
 /** Per-connection budget of the gateway (protocol §4.1). */
 const DISCORD_FRAME_LIMIT: FrameLimit = { frames: 120, windowMs: 60_000 };
+/**
+ * The gateway counts frames as they arrive, the session as it writes them: a burst still
+ * draining through the socket arrives later than it was counted, and a frame written exactly
+ * one window after it could make the 121st arrival in the gateway's window (4008). Windows are
+ * therefore counted this much longer: 1 s of Discord's 60 s.
+ */
+const WINDOW_MARGIN_FRACTION = 1 / 60;
 /**
  * How long one attempt may take from opening the socket to Hello. Discord says Hello at once;
  * a peer that accepts the connection and then stays silent is retried with backoff.
@@ -170,8 +178,8 @@ export class Session {
     if (!Number.isSafeInteger(limit.frames) || limit.frames < 1 || !(limit.windowMs > 0) || !Number.isFinite(limit.windowMs)) {
       throw new InvalidOptionError('frameLimit', '{ frames, windowMs } with a positive integer and a positive finite number of ms');
     }
-    this.#frameLimit = { frames: limit.frames, windowMs: limit.windowMs };
-    this.#sendLog = new SendLog(limit.frames, limit.windowMs);
+    this.#frameLimit = { frames: limit.frames, windowMs: limit.windowMs * (1 + WINDOW_MARGIN_FRACTION) };
+    this.#sendLog = new SendLog(limit.frames, this.#frameLimit.windowMs);
   }
 
   /** Round trip of the last acknowledged heartbeat, in ms (`-1` before the first ACK). */

@@ -6,6 +6,11 @@ import { mock } from 'node:test';
 import type { GatewaySimulator, SimulatorFrame } from '../../lib/testing/index.js';
 import { settle } from './gateway.js';
 
+/** Discord's per-connection frame window (protocol §4.1), as the simulator counts arrivals. */
+export const WINDOW = 60_000;
+/** The window a session counts its frames in: Discord's, 1/60 longer (lib/session.ts). */
+export const SESSION_WINDOW = 61_000;
+
 /** Frames the client sent (direction `in`), optionally of one opcode and one connection. */
 export function sent(sim: GatewaySimulator, filter: { op?: number; connection?: number } = {}): SimulatorFrame[] {
   return sim.frames.filter((f) => f.direction === 'in'

@@ -12,9 +12,8 @@ import {
 } from '../../../lib/index.js';
 import type { DispatchPayloads } from '../../../lib/index.js';
 import { harness, LONG, eventually, settle, type Harness } from '../../helpers/gateway.js';
-import { advanceQuietly, dispatched, presenceIndexes, quiesce, sent } from '../../helpers/e2e.js';
+import { advanceQuietly, dispatched, presenceIndexes, quiesce, sent, SESSION_WINDOW } from '../../helpers/e2e.js';
 
-const WINDOW = 60_000;
 let h: Harness | undefined;
 
 afterEach(async () => {
@@ -131,7 +130,7 @@ describe('AbortSignal', () => {
     assert.equal(aborted.state, 'rejected');
     assert.equal((aborted.error as Error).message, 'too late');
 
-    await advanceQuietly(h.sim, WINDOW - 10_000);
+    await advanceQuietly(h.sim, SESSION_WINDOW - 10_000);
     await eventually(() => waiting[3]!.state === 'sent', 'the rest after the window');
     assert.equal(waiting[1]!.state, 'sent');
     const indexes = presenceIndexes(sent(h.sim, { op: GatewayOpcodes.PresenceUpdate }));
@@ -325,7 +324,7 @@ describe('Request Guild Members through bot.requestGuildMembers', () => {
     await advanceQuietly(h.sim, 5000);
     controller.abort(reason);
     await assert.rejects(pending, (err: unknown) => err === reason);
-    await advanceQuietly(h.sim, WINDOW);
+    await advanceQuietly(h.sim, SESSION_WINDOW);
     assert.equal(sent(h.sim, { op: GatewayOpcodes.RequestGuildMembers }).length, 0);
     // Nothing was sent, so the next whole-list request is not rate limited.
     const result = await h.bot.requestGuildMembers(new RequestGuildMembers({ guild_id, query: '', limit: 0 }));

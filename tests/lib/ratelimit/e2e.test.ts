@@ -8,10 +8,9 @@ import assert from 'node:assert/strict';
 import { GatewayOpcodes, IDENTIFY_INTERVAL_MS, MemoryRateLimiter, Session, UpdateStatusData, heartbeatReserve } from '../../../lib/index.js';
 import type { AcquireOptions, Bucket, BucketRule, RateLimiter, RateLimitStatus } from '../../../lib/index.js';
 import { harness, eventually, type Harness } from '../../helpers/gateway.js';
-import { advanceQuietly, advanceQuietlyUntil, maxInWindow, presenceIndexes, quiesce, sent } from '../../helpers/e2e.js';
+import { advanceQuietly, advanceQuietlyUntil, maxInWindow, presenceIndexes, quiesce, sent, SESSION_WINDOW, WINDOW } from '../../helpers/e2e.js';
 
 const INTERVAL = 41_250;
-const WINDOW = 60_000;
 let h: Harness | undefined;
 
 afterEach(async () => {
@@ -47,7 +46,7 @@ describe('Per-connection budget: 120 frames per 60 s, heartbeats included', () =
     const reserve = heartbeatReserve(INTERVAL);
     assert.equal(reserve, 3);
     assert.equal(h.session.connectionBucket?.limit, 120 - reserve);
-    assert.deepEqual(h.session.getRateLimitStatus(), { remainingEvents: 119, currentEventCount: 1, resetTime: t0 + WINDOW },
+    assert.deepEqual(h.session.getRateLimitStatus(), { remainingEvents: 119, currentEventCount: 1, resetTime: t0 + SESSION_WINDOW },
       'identify is the first frame of the window');
 
     const results: Array<'ok' | Error> = [];
@@ -61,7 +60,7 @@ describe('Per-connection budget: 120 frames per 60 s, heartbeats included', () =
     assert.equal(sent(h.sim, { op: GatewayOpcodes.PresenceUpdate }).length, 116);
     assert.equal(results.filter((r) => r === 'ok').length, 116);
     const full: RateLimitStatus = h.session.getRateLimitStatus();
-    assert.deepEqual(full, { remainingEvents: 3, currentEventCount: 117, resetTime: t0 + WINDOW });
+    assert.deepEqual(full, { remainingEvents: 3, currentEventCount: 117, resetTime: t0 + SESSION_WINDOW });
     const bucket = await h.session.rateLimiter.getBucket(h.session.connectionBucket!.id);
     assert.equal(bucket?.remaining, 0);
     // The session queues its frames and lets one at a time wait on the bucket, so order holds.
@@ -70,11 +69,11 @@ describe('Per-connection budget: 120 frames per 60 s, heartbeats included', () =
     // The heartbeat at 20625 ms uses the reserve; user frames still wait.
     await advanceQuietly(h.sim, INTERVAL / 2);
     assert.equal(sent(h.sim, { op: GatewayOpcodes.Heartbeat }).length, 1);
-    assert.deepEqual(h.session.getRateLimitStatus(), { remainingEvents: 2, currentEventCount: 118, resetTime: t0 + WINDOW });
+    assert.deepEqual(h.session.getRateLimitStatus(), { remainingEvents: 2, currentEventCount: 118, resetTime: t0 + SESSION_WINDOW });
     assert.equal(sent(h.sim, { op: GatewayOpcodes.PresenceUpdate }).length, 116);
 
     // One ms before the window ends nothing more has gone; at its end the rest go at once.
-    await advanceQuietly(h.sim, WINDOW - INTERVAL / 2 - 1);
+    await advanceQuietly(h.sim, SESSION_WINDOW - INTERVAL / 2 - 1);
     assert.equal(sent(h.sim, { op: GatewayOpcodes.PresenceUpdate }).length, 116);
     await advanceQuietly(h.sim, 1);
     await eventually(() => sent(h!.sim, { op: GatewayOpcodes.PresenceUpdate }).length === 200, 'the other 84');
@@ -82,11 +81,11 @@ describe('Per-connection budget: 120 frames per 60 s, heartbeats included', () =
     assert.ok(results.every((r) => r === 'ok'), 'every send resolved');
     const later = h.session.getRateLimitStatus();
     // Left in the window: the heartbeat at 20625 ms and the 84 frames just sent.
-    assert.deepEqual(later, { remainingEvents: 120 - 85, currentEventCount: 85, resetTime: t0 + INTERVAL / 2 + WINDOW });
+    assert.deepEqual(later, { remainingEvents: 120 - 85, currentEventCount: 85, resetTime: t0 + INTERVAL / 2 + SESSION_WINDOW });
 
     const presences = sent(h.sim, { op: GatewayOpcodes.PresenceUpdate });
     assert.deepEqual(presenceIndexes(presences), Array.from({ length: 200 }, (_, i) => i), 'in order, none lost or repeated');
-    assert.ok(presences.slice(116).every((f) => f.at === t0 + WINDOW), 'the rest went when the window freed');
+    assert.ok(presences.slice(116).every((f) => f.at === t0 + SESSION_WINDOW), 'the rest went when the window freed');
     // Keep going past the next heartbeats to check the windows that overlap both bursts.
     await advanceQuietly(h.sim, 2 * INTERVAL);
     assert.ok(sent(h.sim, { op: GatewayOpcodes.Heartbeat }).length >= 3);
