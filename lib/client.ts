@@ -176,6 +176,8 @@ export class Client extends EventEmitter<ClientEvents> {
   readonly #budget: SessionStartBudget;
   #identifyGates = new Map<number, Promise<void>>();
   #gateOpeners = new Map<number, () => void>();
+  /** Shards holding a session start taken before their socket opened, for their next Identify. */
+  readonly #startsReserved = new Set<number>();
   /** A reshard in progress: its new sessions connect, but are not yet in `sessions`. */
   #seam: ReshardSeam | undefined;
   #resharding: Promise<void> | undefined;
@@ -307,14 +309,34 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /**
    * @internal
-   * Waits until every shard of the group before this one (in `bot.connect()` order) has its
-   * identify slot. Sessions wait here before opening a socket.
+   * Sessions wait here before opening a socket to identify: until every shard of the group
+   * before this one (in `bot.connect()` order) has its identify slot, then for a session start
+   * of the daily budget, which stays reserved for this shard's next Identify. A socket opened
+   * earlier would idle, heartbeating before Identify, for as long as these take (hours when the
+   * daily budget is spent).
+   *
+   * @param shardId - the shard about to open a socket
+   * @param signal - aborts the wait (the session was closed)
    */
-  async identifyTurn(shardId: number): Promise<void> {
+  async identifyTurn(shardId: number, signal?: AbortSignal): Promise<void> {
     const gate = this.#identifyGates.get(shardId);
-    if (!gate) return;
-    await gate;
-    this.#identifyGates.delete(shardId);
+    if (gate) {
+      await abortable(gate, signal);
+      this.#identifyGates.delete(shardId);
+    }
+    if (this.#startsReserved.has(shardId)) return;
+    await this.#takeSessionStart(signal);
+    this.#startsReserved.add(shardId);
+  }
+
+  async #takeSessionStart(signal: AbortSignal | undefined): Promise<void> {
+    // Fetching /gateway/bot seeds the budget (once, or again after a failed connect).
+    await this.#maxConcurrency();
+    await this.#budget.take(signal);
+    // The same budget as a bucket of the shared limiter: processes sharing a RedisRateLimiter
+    // together never start more than `total` sessions in 24 h.
+    const total = this.#budget.total;
+    if (total !== undefined) await this.rateLimiter.acquire({ id: 'session-start', limit: total, interval: DAY_MS }, { signal });
   }
 
   /**
@@ -329,14 +351,16 @@ export class Client extends EventEmitter<ClientEvents> {
       await abortable(gate, signal);
       this.#identifyGates.delete(shardId);
     }
-    await this.#budget.take(signal);
-    // The same budget as a bucket of the shared limiter: processes sharing a RedisRateLimiter
-    // together never start more than `total` sessions in 24 h.
-    const total = this.#budget.total;
-    if (total !== undefined) await this.rateLimiter.acquire({ id: 'session-start', limit: total, interval: DAY_MS }, { signal });
+    // Usually reserved before the socket opened; an attempt aborted past this point keeps it for the next.
+    if (!this.#startsReserved.has(shardId)) {
+      await this.#takeSessionStart(signal);
+      this.#startsReserved.add(shardId);
+    }
     await this.rateLimiter.acquire({ id: `identify:${shardId % maxConcurrency}`, limit: 1, interval: IDENTIFY_INTERVAL_MS }, { signal });
+    this.#startsReserved.delete(shardId);
     this.#openGate(shardId);
   }
+
 
   /**
    * Starts every shard this bot runs (the `shards` option, or the count `GET /gateway/bot`

@@ -146,6 +146,8 @@ export class Session {
   #conn: GatewayConnection | undefined;
   #heartbeater: Heartbeater | undefined;
   #connAbort: AbortController | undefined;
+  /** Aborts the wait for an identify turn (before the socket opens) when the session ends. */
+  #turnAbort: AbortController | undefined;
   #helloTimer: ReturnType<typeof setTimeout> | undefined;
   #bucket: BucketRule | undefined;
   #reachedReady = false;
@@ -314,9 +316,17 @@ export class Session {
     this.status = 'connecting';
     this.#reachedReady = false;
     this.#attempt = this.#resumable ? 'resume' : 'identify';
-    // A shard waits for the groups before it without a socket: an open socket would idle (and
-    // heartbeat), for minutes on a big bot, before it may identify.
-    if (this.#attempt === 'identify') await bot.identifyTurn(this.shard[0]);
+    // A shard waits for the groups before it, and for a daily session start, without a socket:
+    // an open socket would idle (and heartbeat), for minutes or hours, before it may identify.
+    if (this.#attempt === 'identify') {
+      this.#turnAbort = new AbortController();
+      try {
+        await bot.identifyTurn(this.shard[0], this.#turnAbort.signal);
+      } catch (err) {
+        if (!this.#closed) bot.reportError(asError(err), this);
+      }
+      this.#turnAbort = undefined;
+    }
     if (this.#closed) return;
     let base: string;
     try {
@@ -643,6 +653,7 @@ export class Session {
   #end(error: Error, closeCode?: number): void {
     if (this.status === 'closed') return;
     this.status = 'closed';
+    this.#turnAbort?.abort(new SessionClosedError(this.shard[0]));
     this.#cancelReconnect?.();
     this.#cancelReconnect = undefined;
     const conn = this.#conn;

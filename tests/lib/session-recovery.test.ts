@@ -78,6 +78,8 @@ it('a gateway that accepts the socket but never says Hello is left after 30 s an
   const bot = new Client({
     token: 'token', intents: GatewayIntentBits.Guilds, compression: 'none',
     gatewayURL: `ws://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+    // Nothing listens there: GET /gateway/bot fails at once and the defaults apply.
+    apiURL: 'http://127.0.0.1:9/api/v10',
   });
   const closes: number[] = [];
   bot.on('close', (e) => closes.push(e.code));

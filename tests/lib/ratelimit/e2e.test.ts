@@ -144,16 +144,16 @@ describe('Daily session-start budget', () => {
     assert.equal(h.sim.sessionStartLimit.remaining, 0);
 
     h.sim.invalidateSession(false);
-    // The session reconnects after 1-5 s and must then wait, heartbeating, until the reset.
+    // The session reconnects after 1-5 s and must then wait until the reset, without a socket.
     await advanceQuietlyUntil(h.sim, () => warnings.some((m) => /session start/.test(m)), 'the warning', { step: 500, max: 10_000 });
     const warning = warnings.find((m) => /session start/.test(m))!;
     assert.match(warning, new RegExp(new Date(t0 + RESET_AFTER).toISOString().slice(0, 16)), `names the reset time: ${warning}`);
-    assert.equal(h.session.status, 'identifying');
+    assert.equal(h.session.status, 'connecting');
     await advanceQuietly(h.sim, RESET_AFTER - 10_000 - (Date.now() - t0), 5000);
     assert.equal(identifies.length, 1, 'no identify while the budget is spent');
     assert.equal(sent(h.sim, { op: GatewayOpcodes.Identify }).length, 1);
     assert.equal(h.sim.tokenRevoked, false);
-    assert.ok(h.sim.listConnections().length === 1, 'the waiting connection is kept alive by heartbeats');
+    assert.equal(h.sim.listConnections().length, 0, 'no socket idles (heartbeating before Identify) until the reset');
 
     await advanceQuietlyUntil(h.sim, () => h!.session.status === 'ready', 'READY after the reset', { step: 500, max: 30_000 });
     assert.equal(identifies.length, 2);
