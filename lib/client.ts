@@ -7,6 +7,7 @@ import type { SessionStore } from './store/types.js';
 import { COMPRESSIONS, HAS_ZSTD, type Compression } from './compression.js';
 import { Identify } from './events/identify.js';
 import { SessionStartBudget } from './session-start-budget.js';
+import { IdentifyLine } from './identify-line.js';
 import { MemberChunkCollector, type GuildMembersResult } from './members.js';
 import { RequestGuildMembers } from './events/request-guild-members.js';
 import { getJSON } from './http.js';
@@ -123,6 +124,13 @@ const DAY_MS = 86_400_000;
  */
 export const IDENTIFY_INTERVAL_MS = 5000 + 250;
 
+/**
+ * Longest a shard holds the head of its key's identify line before the next one opens its
+ * socket anyway: a Hello timeout (30 s) and one identify window. Normally it leaves within one
+ * window, once its identify slot is granted.
+ */
+const MAX_IDENTIFY_TURN_MS = 30_000 + IDENTIFY_INTERVAL_MS;
+
 /** Least time between two refetches of `/gateway/bot` caused by failed connections, ms. */
 const GATEWAY_REFETCH_MS = 30_000;
 
@@ -176,6 +184,8 @@ export class Client extends EventEmitter<ClientEvents> {
   readonly #budget: SessionStartBudget;
   #identifyGates = new Map<number, Promise<void>>();
   #gateOpeners = new Map<number, () => void>();
+  /** Per bucket key, this process's shards waiting to open a socket and identify. */
+  readonly #identifyLines = new Map<number, IdentifyLine>();
   /** Shards holding a session start taken before their socket opened, for their next Identify. */
   readonly #startsReserved = new Set<number>();
   /** A reshard in progress: its new sessions connect, but are not yet in `sessions`. */
@@ -324,9 +334,25 @@ export class Client extends EventEmitter<ClientEvents> {
       await abortable(gate, signal);
       this.#identifyGates.delete(shardId);
     }
+    await this.#lineFor(shardId, await this.#maxConcurrency()).enter(shardId, signal);
     if (this.#startsReserved.has(shardId)) return;
     await this.#takeSessionStart(signal);
     this.#startsReserved.add(shardId);
+  }
+
+  #lineFor(shardId: number, maxConcurrency: number): IdentifyLine {
+    const key = shardId % maxConcurrency;
+    let line = this.#identifyLines.get(key);
+    if (!line) {
+      line = new IdentifyLine(MAX_IDENTIFY_TURN_MS);
+      this.#identifyLines.set(key, line);
+    }
+    return line;
+  }
+
+  /** Lets the next shard of `shardId`'s line go: this one has its slot, failed, or ended. */
+  #leaveLine(shardId: number): void {
+    for (const line of this.#identifyLines.values()) line.leave(shardId);
   }
 
   async #takeSessionStart(signal: AbortSignal | undefined): Promise<void> {
@@ -359,6 +385,7 @@ export class Client extends EventEmitter<ClientEvents> {
     await this.rateLimiter.acquire({ id: `identify:${shardId % maxConcurrency}`, limit: 1, interval: IDENTIFY_INTERVAL_MS }, { signal });
     this.#startsReserved.delete(shardId);
     this.#openGate(shardId);
+    this.#leaveLine(shardId);
   }
 
 
@@ -464,6 +491,7 @@ export class Client extends EventEmitter<ClientEvents> {
    */
   identifyAttemptFailed(shardId: number): void {
     this.#openGate(shardId);
+    this.#leaveLine(shardId);
     if (this.#gatewayURLOption || !this.#gatewayInfo) return;
     const now = Date.now();
     if (now - this.#gatewayInfoAt < GATEWAY_REFETCH_MS) return;
@@ -573,6 +601,7 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** @internal Called when a session ends for good, with the reason. */
   sessionEnded(session: Session, error: Error): void {
+    this.#leaveLine(session.shard[0]);
     this.#members.cancelAll(new SessionClosedError(session.shard[0], error.message), session.shard[0]);
     if (this.#isShardingRequired(error)) {
       this.reshard().catch((err: unknown) => this.reportError(err, session));

@@ -162,3 +162,21 @@ describe('bot.connect(): a shard that cannot connect', () => {
     assert.ok(Math.max(...groupOne) <= SPACING + STEP, `group 1 identified ${JSON.stringify(groupOne)} ms after start`);
   });
 });
+
+describe('re-identifying together on one bucket key', () => {
+  it('sockets open one at a time in line: none waits more than one window for its identify', async () => {
+    h = await harness({ sim: { shards: 4, maxConcurrency: 1, guilds: 4 }, client: { shards: 4 } });
+    await connectOnFakeTime(h);
+    const openedAt = new Map<number, number>();
+    const waited: number[] = [];
+    const identifiedAt: number[] = [];
+    h.sim.on('connection', (e) => openedAt.set(e.connection, Date.now()));
+    h.sim.on('identify', (e) => { waited.push(Date.now() - openedAt.get(e.connection)!); identifiedAt.push(Date.now()); });
+    // Every session invalidated at once: four new sessions on key 0, 5.25 s apart.
+    h.sim.invalidateSession(false);
+    await h.advanceUntil(() => identifiedAt.length === 4 && [...h!.bot.sessions.values()].every((s) => s.status === 'ready'), 'four re-identifies', { step: STEP, max: 60_000 });
+    for (let i = 1; i < 4; i++) assert.ok(identifiedAt[i]! - identifiedAt[i - 1]! >= SPACING, 'one identify per window');
+    assert.ok(Math.max(...waited) <= SPACING + STEP, `a socket waited ${JSON.stringify(waited)} ms for its identify`);
+    assert.equal(refusals(h), 4, 'no op 9 but the four invalidations');
+  });
+});
