@@ -9,6 +9,7 @@ import { Identify } from './events/identify.js';
 import { SessionStartBudget } from './session-start-budget.js';
 import { IdentifyLine } from './identify-line.js';
 import { MemberChunkCollector, type GuildMembersResult } from './members.js';
+import { MemberListCooldown } from './member-list-cooldown.js';
 import { RequestGuildMembers } from './events/request-guild-members.js';
 import { getJSON } from './http.js';
 import { ReshardSeam, MAX_HELD_DISPATCHES } from './sharding/reshard-seam.js';
@@ -184,6 +185,10 @@ export class Client extends EventEmitter<ClientEvents> {
   readonly #budget: SessionStartBudget;
   #identifyGates = new Map<number, Promise<void>>();
   #gateOpeners = new Map<number, () => void>();
+  /**
+   * @internal When each guild may get its next whole-list member request (1 per 30 s, protocol §4.3).
+   */
+  readonly memberListCooldown = new MemberListCooldown();
   /** Per bucket key, this process's shards waiting to open a socket and identify. */
   readonly #identifyLines = new Map<number, IdentifyLine>();
   /** Shards holding a session start taken before their socket opened, for their next Identify. */
@@ -502,6 +507,7 @@ export class Client extends EventEmitter<ClientEvents> {
   deliver(event: string, payload: unknown, session: Session): void {
     if (this.#seam !== undefined && !this.#seam.route(event, payload, session)) return;
     if (this.#members.size !== 0) this.#routeToMembers(event, payload);
+    if (event === 'RATE_LIMITED') this.memberListCooldown.limited(payload as DispatchPayloads['RATE_LIMITED']);
     const any = this.#anyListeners;
     for (let i = 0; i < any.length; i++) {
       try {

@@ -1,9 +1,10 @@
 import { GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
 import type { GatewayRequestGuildMembersData, Snowflake } from 'discord-api-types/v10';
 import type { Client } from '../client.js';
+import type { Session } from '../session.js';
 import { MissingIntentError, ValidationError } from '../errors.js';
 import { INTENT_NAMES } from '../../types/intents.js';
-import { SendEvent } from './send-event.js';
+import { SendEvent, type SendOptions } from './send-event.js';
 import { arrayOf, boolean, integer, isSnowflake, maxBytes, object, optional, required, rule, string } from './validate.js';
 import type { Check } from './validate.js';
 
@@ -136,5 +137,31 @@ export class RequestGuildMembers extends SendEvent<GatewayRequestGuildMembersDat
     for (const { intent, applies, reason } of INTENT_RULES) {
       if (applies(this) && (bot.intents & intent) === 0) throw new MissingIntentError(INTENT_NAMES[intent] ?? String(intent), reason);
     }
+  }
+
+  /**
+   * Besides the connection's bucket, a whole-list request needs its guild's 30 s window: inside it (since the
+   * last one was written, or for a `RATE_LIMITED`'s `retry_after`) it is refused unsent with
+   * `RateLimitedError`, as Discord would answer it.
+   *
+   * @param bot - the bot sending it (its per-guild windows)
+   * @param session - the session to write on
+   * @param options - `signal` withdraws the frame while it waits
+   */
+  protected override deliver(bot: Client, session: Session, options?: SendOptions): Promise<void> {
+    if (!this.requestsAllMembers) return super.deliver(bot, session, options);
+    let undo: () => void;
+    try {
+      undo = bot.memberListCooldown.claim(this.guild_id, this.nonce);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return super.deliver(bot, session, options).then(
+      () => bot.memberListCooldown.written(this.guild_id),
+      (err: unknown) => {
+        undo();
+        throw err;
+      },
+    );
   }
 }

@@ -6,12 +6,12 @@
 import { describe, it, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  GatewayIntentBits, GatewayOpcodes, MemberRequestTimeoutError, MissingIntentError, PayloadTooLargeError, RateLimitedError, RequestChannelInfo,
+  Client, GatewayIntentBits, GatewayOpcodes, MemberRequestTimeoutError, MissingIntentError, PayloadTooLargeError, RateLimitedError, RequestChannelInfo,
   RequestGuildMembers, RequestSoundboardSounds, Session, SessionClosedError, UpdateStatusData, UpdateVoiceStateData,
   frameSize,
 } from '../../../lib/index.js';
 import type { DispatchPayloads } from '../../../lib/index.js';
-import { harness, LONG, eventually, settle, type Harness } from '../../helpers/gateway.js';
+import { harness, LONG, eventually, settle, TOKEN, type Harness } from '../../helpers/gateway.js';
 import { advanceQuietly, dispatched, presenceIndexes, quiesce, sent, SESSION_WINDOW } from '../../helpers/e2e.js';
 
 let h: Harness | undefined;
@@ -257,7 +257,7 @@ describe('Request Guild Members through bot.requestGuildMembers', () => {
     assert.ok(chunks.every((c) => c.nonce === request.nonce));
   });
 
-  it('a second whole-list request within 30 s rejects with RateLimitedError carrying retry_after; after it, one succeeds', async () => {
+  it('a second whole-list request within 30 s is refused unsent with RateLimitedError carrying retry_after; after it, one succeeds', async () => {
     h = await harness({ sim: { guilds: [{ members: 2500 }] }, client: { intents } });
     await h.session.connect(h.bot);
     const guild_id = h.sim.guilds[0]!.id;
@@ -267,12 +267,42 @@ describe('Request Guild Members through bot.requestGuildMembers', () => {
     const error = await h.bot.requestGuildMembers(all()).then(() => undefined, (err: unknown) => err);
     assert.ok(error instanceof RateLimitedError, `rejected with ${String(error)}`);
     assert.equal(error.opcode, GatewayOpcodes.RequestGuildMembers);
-    assert.ok(Math.abs(error.retry_after - 20) < 0.5, `retry_after ${error.retry_after} s`);
+    // 30 s from the first request's write, and a second for its transit.
+    assert.ok(Math.abs(error.retry_after - 21) < 0.5, `retry_after ${error.retry_after} s`);
     assert.equal((error.meta as { guild_id?: string }).guild_id, guild_id);
-    assert.equal(h.session.status, 'ready', 'RATE_LIMITED does not close the connection');
+    assert.equal(sent(h.sim, { op: GatewayOpcodes.RequestGuildMembers }).length, 1, 'no frame spent on a request Discord would refuse');
     await h.advance(Math.ceil(error.retry_after * 1000));
     const again = await h.bot.requestGuildMembers(all());
     assert.equal(again.members.length, 2500);
+  });
+
+  it('Discord\'s RATE_LIMITED (another process asked first) rejects with its retry_after and closes the guild\'s window for as long', async () => {
+    h = await harness({ sim: { guilds: [{ members: 2500 }] }, client: { intents } });
+    await h.session.connect(h.bot);
+    const guild_id = h.sim.guilds[0]!.id;
+    const all = (): RequestGuildMembers => new RequestGuildMembers({ guild_id, query: '', limit: 0 });
+    // Another process of the same bot, with its own session of the same shard.
+    const other = new Client({ token: TOKEN, intents, apiURL: h.sim.apiURL });
+    const otherSession = new Session({ shard: [0, 1] });
+    let connected = false;
+    void otherSession.connect(other).then(() => { connected = true; });
+    await h.advanceUntil(() => connected, 'the other process READY');
+    try {
+      await other.requestGuildMembers(all(), { session: otherSession });
+      await h.advance(10_000);
+      const error = await h.bot.requestGuildMembers(all()).then(() => undefined, (err: unknown) => err);
+      assert.ok(error instanceof RateLimitedError, `rejected with ${String(error)}`);
+      assert.ok(Math.abs(error.retry_after - 20) < 0.5, `Discord's retry_after: ${error.retry_after} s`);
+      assert.equal(h.session.status, 'ready', 'RATE_LIMITED does not close the connection');
+      const written = sent(h.sim, { op: GatewayOpcodes.RequestGuildMembers }).length;
+      await h.advance(10_000);
+      await assert.rejects(h.bot.requestGuildMembers(all()), RateLimitedError);
+      assert.equal(sent(h.sim, { op: GatewayOpcodes.RequestGuildMembers }).length, written, 'refused unsent inside Discord\'s retry_after');
+      await h.advance(11_000);
+      assert.equal((await h.bot.requestGuildMembers(all())).members.length, 2500);
+    } finally {
+      await otherSession.disconnect();
+    }
   });
 
   it('a request Discord never answers (a guild the session does not hold) rejects with MemberRequestTimeoutError', async () => {
@@ -331,7 +361,7 @@ describe('Request Guild Members through bot.requestGuildMembers', () => {
     assert.equal(result.members.length, 2500);
 
     // Aborted after the first chunk arrived: rejects at once; the other chunks arrive unclaimed.
-    await h.advance(30_000);
+    await h.advance(31_000);
     const late = new AbortController();
     const chunks: number[] = [];
     h.bot.handle('GUILD_MEMBERS_CHUNK', (chunk) => {

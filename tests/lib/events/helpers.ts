@@ -5,6 +5,7 @@ import type { Client } from '../../../lib/client.js';
 import type { Session } from '../../../lib/session.js';
 import type { SendEvent, SendOptions } from '../../../lib/events/send-event.js';
 import { encodeFrame } from '../../../lib/events/frame.js';
+import { MemberListCooldown } from '../../../lib/member-list-cooldown.js';
 
 /** Asserts that `build` throws a ValidationError naming `field`. */
 export function assertInvalid(build: () => unknown, field: string): void {
@@ -44,6 +45,7 @@ export function fakeBot(intents: number, sessions: Session[] = []): FakeBot {
   const bot = {
     intents,
     sessions: new Map(sessions.map((s, i) => [i, s])),
+    memberListCooldown: new MemberListCooldown(),
     async acquireIdentify(shardId: number, signal?: AbortSignal): Promise<void> {
       signal?.throwIfAborted();
       identified.push(shardId);
