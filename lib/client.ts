@@ -238,6 +238,8 @@ export class Client extends EventEmitter<ClientEvents> {
     this.maxReconnectAttempts = o.maxReconnectAttempts ?? Infinity;
     this.shards = o.shards;
     this.autoReshard = o.autoReshard ?? false;
+    // A built-in handler, so the dispatch path pays nothing for it.
+    this.#handlers.set('RATE_LIMITED', [(d) => this.memberListCooldown.limited(d as DispatchPayloads['RATE_LIMITED'])]);
     this.#properties = o.properties ?? { os: process.platform, browser: 'disgate', device: 'disgate' };
     this.#budget = new SessionStartBudget({
       refresh: () => this.getGatewayBot({ fresh: true }).then((info) => info.session_start_limit),
@@ -507,7 +509,6 @@ export class Client extends EventEmitter<ClientEvents> {
   deliver(event: string, payload: unknown, session: Session): void {
     if (this.#seam !== undefined && !this.#seam.route(event, payload, session)) return;
     if (this.#members.size !== 0) this.#routeToMembers(event, payload);
-    if (event === 'RATE_LIMITED') this.memberListCooldown.limited(payload as DispatchPayloads['RATE_LIMITED']);
     const any = this.#anyListeners;
     for (let i = 0; i < any.length; i++) {
       try {
