@@ -26,7 +26,7 @@ export interface GatewaySimulatorOptions {
    * maxConcurrency` gets op 9 `false` (no session, the connection may identify again, as for a
    * full bucket) unless shard `s - maxConcurrency` of the same shard count has identified
    * successfully on this simulator before. Once is enough: re-identifying one shard later (after a
-   * 4009, say) is not refused. Default false (any order), because a process may rightly start a
+   * 4009, say) is not refused. Default false (no order enforced), because a process may rightly start a
    * later group alone: one slice of a cluster, or a user `Session` of another shard count, whose
    * earlier shards run elsewhere. Turn it on to check that a bot starts its groups in order.
    */
