@@ -327,21 +327,28 @@ export class Client extends EventEmitter<ClientEvents> {
   /**
    * @internal
    * Sessions wait here before opening a socket to identify: until every shard of the group
-   * before this one (in `bot.connect()` order) has its identify slot, then for a session start
-   * of the daily budget, which stays reserved for this shard's next Identify. A socket opened
-   * earlier would idle, heartbeating before Identify, for as long as these take (hours when the
-   * daily budget is spent).
+   * before this one (in `bot.connect()` order) has its identify slot, then for their turn in
+   * their bucket key's line, then for a session start of the daily budget, which stays reserved
+   * for this shard's next Identify. A socket opened earlier would idle, heartbeating before
+   * Identify, for as long as these take (hours when the daily budget is spent).
    *
    * @param shardId - the shard about to open a socket
    * @param signal - aborts the wait (the session was closed)
    */
   async identifyTurn(shardId: number, signal?: AbortSignal): Promise<void> {
-    const gate = this.#identifyGates.get(shardId);
-    if (gate) {
-      await abortable(gate, signal);
-      this.#identifyGates.delete(shardId);
-    }
+    await this.#passGroupGate(shardId, signal);
     await this.#lineFor(shardId, await this.#maxConcurrency()).enter(shardId, signal);
+    await this.#reserveStart(shardId, signal);
+  }
+
+  async #passGroupGate(shardId: number, signal: AbortSignal | undefined): Promise<void> {
+    const gate = this.#identifyGates.get(shardId);
+    if (!gate) return;
+    await abortable(gate, signal);
+    this.#identifyGates.delete(shardId);
+  }
+
+  async #reserveStart(shardId: number, signal: AbortSignal | undefined): Promise<void> {
     if (this.#startsReserved.has(shardId)) return;
     await this.#takeSessionStart(signal);
     this.#startsReserved.add(shardId);
@@ -379,22 +386,14 @@ export class Client extends EventEmitter<ClientEvents> {
    */
   async acquireIdentify(shardId: number, signal?: AbortSignal): Promise<void> {
     const maxConcurrency = await this.#maxConcurrency();
-    const gate = this.#identifyGates.get(shardId);
-    if (gate) {
-      await abortable(gate, signal);
-      this.#identifyGates.delete(shardId);
-    }
+    await this.#passGroupGate(shardId, signal);
     // Usually reserved before the socket opened; an attempt aborted past this point keeps it for the next.
-    if (!this.#startsReserved.has(shardId)) {
-      await this.#takeSessionStart(signal);
-      this.#startsReserved.add(shardId);
-    }
+    await this.#reserveStart(shardId, signal);
     await this.rateLimiter.acquire({ id: `identify:${shardId % maxConcurrency}`, limit: 1, interval: IDENTIFY_INTERVAL_MS }, { signal });
     this.#startsReserved.delete(shardId);
     this.#openGate(shardId);
     this.#leaveLine(shardId);
   }
-
 
   /**
    * Starts every shard this bot runs (the `shards` option, or the count `GET /gateway/bot`
