@@ -13,6 +13,7 @@ import { MemberListCooldown } from './member-list-cooldown.js';
 import { RequestGuildMembers } from './events/request-guild-members.js';
 import { getJSON } from './http.js';
 import { ReshardSeam, MAX_HELD_DISPATCHES } from './sharding/reshard-seam.js';
+import { shardForGuild } from './sharding/shard-for-guild.js';
 import { DisgateError, FatalCloseError, InvalidOptionError, SessionClosedError, redactToken } from './errors.js';
 import { ALL_INTENTS, intentNames, INTENT_NAMES } from '../types/intents.js';
 import { CONTENT_INTENT_DISPATCHES, DISPATCH_INTENTS, type DispatchName, type DispatchPayloads } from '../types/dispatch.js';
@@ -191,8 +192,6 @@ export class Client extends EventEmitter<ClientEvents> {
   readonly memberListCooldown = new MemberListCooldown();
   /** Per bucket key, this process's shards waiting to open a socket and identify. */
   readonly #identifyLines = new Map<number, IdentifyLine>();
-  /** Shards holding a session start taken before their socket opened, for their next Identify. */
-  readonly #startsReserved = new Set<number>();
   /** A reshard in progress: its new sessions connect, but are not yet in `sessions`. */
   #seam: ReshardSeam | undefined;
   #resharding: Promise<void> | undefined;
@@ -328,17 +327,18 @@ export class Client extends EventEmitter<ClientEvents> {
    * @internal
    * Sessions wait here before opening a socket to identify: until every shard of the group
    * before this one (in `bot.connect()` order) has its identify slot, then for their turn in
-   * their bucket key's line, then for a session start of the daily budget, which stays reserved
-   * for this shard's next Identify. A socket opened earlier would idle, heartbeating before
-   * Identify, for as long as these take (hours when the daily budget is spent).
+   * their bucket key's line, then until the daily budget has a session start left (taken by the
+   * Identify itself). A socket opened earlier would idle, heartbeating before Identify, for as
+   * long as these take (hours when the daily budget is spent).
    *
-   * @param shardId - the shard about to open a socket
+   * @param session - the session about to open a socket
    * @param signal - aborts the wait (the session was closed)
    */
-  async identifyTurn(shardId: number, signal?: AbortSignal): Promise<void> {
+  async identifyTurn(session: Session, signal?: AbortSignal): Promise<void> {
+    const shardId = session.shard[0];
     await this.#passGroupGate(shardId, signal);
-    await this.#lineFor(shardId, await this.#maxConcurrency()).enter(shardId, signal);
-    await this.#reserveStart(shardId, signal);
+    await this.#lineFor(shardId, await this.#maxConcurrency()).enter(session, signal);
+    await this.#budget.available(signal);
   }
 
   async #passGroupGate(shardId: number, signal: AbortSignal | undefined): Promise<void> {
@@ -348,11 +348,6 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#identifyGates.delete(shardId);
   }
 
-  async #reserveStart(shardId: number, signal: AbortSignal | undefined): Promise<void> {
-    if (this.#startsReserved.has(shardId)) return;
-    await this.#takeSessionStart(signal);
-    this.#startsReserved.add(shardId);
-  }
 
   #lineFor(shardId: number, maxConcurrency: number): IdentifyLine {
     const key = shardId % maxConcurrency;
@@ -364,35 +359,29 @@ export class Client extends EventEmitter<ClientEvents> {
     return line;
   }
 
-  /** Lets the next shard of `shardId`'s line go: this one has its slot, failed, or ended. */
-  #leaveLine(shardId: number): void {
-    for (const line of this.#identifyLines.values()) line.leave(shardId);
+  /** Lets the next session of this one's line go: this one has its slot, failed, or ended. */
+  #leaveLine(session: Session): void {
+    for (const line of this.#identifyLines.values()) line.leave(session);
   }
 
-  async #takeSessionStart(signal: AbortSignal | undefined): Promise<void> {
-    // Fetching /gateway/bot seeds the budget (once, or again after a failed connect).
-    await this.#maxConcurrency();
+
+  /**
+   * @internal
+   * Waits for this shard's turn to identify: the daily session-start budget, then the
+   * `identify:<shard_id % max_concurrency>` bucket (1 per 5 s). `Identify.sendEvent` calls it,
+   * with its session, whose turn in its identify line then ends.
+   */
+  async acquireIdentify(shardId: number, signal?: AbortSignal, session?: Session): Promise<void> {
+    const maxConcurrency = await this.#maxConcurrency();
+    await this.#passGroupGate(shardId, signal);
     await this.#budget.take(signal);
     // The same budget as a bucket of the shared limiter: processes sharing a RedisRateLimiter
     // together never start more than `total` sessions in 24 h.
     const total = this.#budget.total;
     if (total !== undefined) await this.rateLimiter.acquire({ id: 'session-start', limit: total, interval: DAY_MS }, { signal });
-  }
-
-  /**
-   * @internal
-   * Waits for this shard's turn to identify: the daily session-start budget, then the
-   * `identify:<shard_id % max_concurrency>` bucket (1 per 5 s). `Identify.sendEvent` calls it.
-   */
-  async acquireIdentify(shardId: number, signal?: AbortSignal): Promise<void> {
-    const maxConcurrency = await this.#maxConcurrency();
-    await this.#passGroupGate(shardId, signal);
-    // Usually reserved before the socket opened; an attempt aborted past this point keeps it for the next.
-    await this.#reserveStart(shardId, signal);
     await this.rateLimiter.acquire({ id: `identify:${shardId % maxConcurrency}`, limit: 1, interval: IDENTIFY_INTERVAL_MS }, { signal });
-    this.#startsReserved.delete(shardId);
     this.#openGate(shardId);
-    this.#leaveLine(shardId);
+    if (session) this.#leaveLine(session);
   }
 
   /**
@@ -493,11 +482,11 @@ export class Client extends EventEmitter<ClientEvents> {
    * once per 30 s however many shards fail together, so an outage never turns into a flood of
    * REST calls.
    *
-   * @param shardId - the shard whose attempt failed
+   * @param session - the session whose attempt failed
    */
-  identifyAttemptFailed(shardId: number): void {
-    this.#openGate(shardId);
-    this.#leaveLine(shardId);
+  identifyAttemptFailed(session: Session): void {
+    this.#openGate(session.shard[0]);
+    this.#leaveLine(session);
     if (this.#gatewayURLOption || !this.#gatewayInfo) return;
     const now = Date.now();
     if (now - this.#gatewayInfoAt < GATEWAY_REFETCH_MS) return;
@@ -607,7 +596,7 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** @internal Called when a session ends for good, with the reason. */
   sessionEnded(session: Session, error: Error): void {
-    this.#leaveLine(session.shard[0]);
+    this.#leaveLine(session);
     this.#members.cancelAll(new SessionClosedError(session.shard[0], error.message), session.shard[0]);
     if (this.#isShardingRequired(error)) {
       this.reshard().catch((err: unknown) => this.reportError(err, session));
@@ -718,22 +707,6 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#gateOpeners.delete(shardId);
     open();
   }
-}
-
-/**
- * `(guild_id >> 22) % total`, with 64-bit arithmetic on the snowflake.
- *
- * @param guildId - the guild's snowflake
- * @param total - the shard count
- * @returns the shard id that receives the guild's events
- * @example
- * ```ts
- * shardForGuild('81384788765712384', 16); // 2
- * ```
- * @category Sharding
- */
-export function shardForGuild(guildId: string, total: number): number {
-  return Number((BigInt(guildId) >> 22n) % BigInt(total));
 }
 
 function range(n: number): number[] {

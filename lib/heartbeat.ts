@@ -32,6 +32,8 @@ export class Heartbeater {
   private released = false;
   /** A beat fell due while held: it goes out on release. */
   private waiting = false;
+  /** After stop() nothing beats again: the connection is gone. */
+  private stopped = false;
 
   constructor(readonly interval: number, private readonly target: HeartbeatTarget, private readonly random: () => number = Math.random) {}
 
@@ -43,7 +45,7 @@ export class Heartbeater {
 
   /** The handshake (Identify or Resume) is written: a beat held for it goes out now. */
   release(): void {
-    if (this.released) return;
+    if (this.released || this.stopped) return;
     this.released = true;
     if (!this.waiting) return;
     this.waiting = false;
@@ -63,6 +65,7 @@ export class Heartbeater {
    * connection looking alive.
    */
   beatNow(): void {
+    if (this.stopped) return;
     if (!this.acked && Date.now() - this.unackedSince >= this.interval) {
       this.failed();
       return;
@@ -72,6 +75,7 @@ export class Heartbeater {
   }
 
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.nextBeatAt = 0;

@@ -7,50 +7,53 @@
  * Identify.
  */
 export class IdentifyLine {
-  readonly #waiting: Array<{ shardId: number; go: () => void }> = [];
-  #head: number | undefined;
+  readonly #waiting: Array<{ owner: object; go: () => void }> = [];
+  #head: object | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   /** @param maxTurnMs - longest a shard holds the head before the next one goes anyway */
   constructor(private readonly maxTurnMs: number) {}
 
   /**
-   * Resolves when it is `shardId`'s turn. A shard already in line (or at its head) keeps its place.
+   * Resolves when it is `owner`'s turn. The head entering again keeps its turn.
    *
-   * @param shardId - the shard about to open a socket to identify
+   * @param owner - who is about to open a socket to identify (a session: two sessions of one
+   * shard id, an old and a new one during a reshard, are two places in line)
    * @param signal - leaves the line (the session was closed); the promise rejects with its reason
    */
-  enter(shardId: number, signal?: AbortSignal): Promise<void> {
+  enter(owner: object, signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
-    if (this.#head === shardId) return Promise.resolve();
+    if (this.#head === owner) return Promise.resolve();
     if (this.#head === undefined) {
-      this.#start(shardId);
+      this.#start(owner);
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
+      const entry = {
+        owner,
+        go: (): void => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
       const onAbort = (): void => {
-        this.#remove(shardId);
+        this.#remove(entry);
         reject(signal!.reason);
       };
-      const go = (): void => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      this.#remove(shardId);
-      this.#waiting.push({ shardId, go });
+      this.#waiting.push(entry);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
   /**
-   * `shardId` is done with its turn (it has its identify slot, its attempt failed, or it ended):
-   * the next shard goes. Leaving without a turn only gives up the place in line.
+   * `owner` is done with its turn (it has its identify slot, its attempt failed, or it ended):
+   * the next one goes. An owner that does not hold the turn changes nothing (a waiter leaves
+   * through its signal).
    *
-   * @param shardId - the shard leaving
+   * @param owner - who leaves
    */
-  leave(shardId: number): void {
-    if (this.#head === shardId) this.#next();
-    else this.#remove(shardId);
+  leave(owner: object): void {
+    if (this.#head === owner) this.#next();
   }
 
   /** Whether nobody holds or waits for a turn. */
@@ -58,8 +61,8 @@ export class IdentifyLine {
     return this.#head === undefined && this.#waiting.length === 0;
   }
 
-  #start(shardId: number): void {
-    this.#head = shardId;
+  #start(owner: object): void {
+    this.#head = owner;
     // Unreferenced: a held turn must not keep the process alive by itself.
     this.#timer = setTimeout(() => this.#next(), this.maxTurnMs);
     this.#timer.unref();
@@ -71,12 +74,12 @@ export class IdentifyLine {
     this.#head = undefined;
     const next = this.#waiting.shift();
     if (!next) return;
-    this.#start(next.shardId);
+    this.#start(next.owner);
     next.go();
   }
 
-  #remove(shardId: number): void {
-    const index = this.#waiting.findIndex((w) => w.shardId === shardId);
+  #remove(entry: { owner: object; go: () => void }): void {
+    const index = this.#waiting.indexOf(entry);
     if (index >= 0) this.#waiting.splice(index, 1);
   }
 }

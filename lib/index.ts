@@ -32,7 +32,8 @@
  * @packageDocumentation
  * @module disgate
  */
-export { Client, shardForGuild, IDENTIFY_INTERVAL_MS } from './client.js';
+export { Client, IDENTIFY_INTERVAL_MS } from './client.js';
+export { shardForGuild } from './sharding/shard-for-guild.js';
 export type { ClientOptions, ClientEvents, DispatchHandler, AnyDispatchListener, ShardsOption, ShardSlice, IdentifyProperties } from './client.js';
 export { Session } from './session.js';
 export type { SessionOptions, SessionStatus, RateLimitStatus, SessionCloseEvent, FrameLimit } from './session.js';

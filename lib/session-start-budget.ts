@@ -18,6 +18,8 @@ export interface SessionStartBudgetHooks {
 export class SessionStartBudget {
   private remaining: number | undefined;
   private resetAt = 0;
+  /** The one refetch every waiter woken by the reset shares. */
+  #refreshing: Promise<void> | undefined;
   /** Session starts per day, as Discord last reported (undefined before it did). */
   total: number | undefined;
 
@@ -37,17 +39,31 @@ export class SessionStartBudget {
 
   /** Takes one session start, waiting for the daily reset when none is left. */
   async take(signal?: AbortSignal): Promise<void> {
+    await this.available(signal);
+    if (this.remaining !== undefined) this.remaining--;
+  }
+
+  /**
+   * Waits, without taking one, until a session start is left: sessions wait here before they
+   * open a socket, so none idles unidentified until the reset.
+   */
+  async available(signal?: AbortSignal): Promise<void> {
     while (this.remaining !== undefined && this.remaining <= 0) {
       const wait = Math.max(0, this.resetAt - Date.now());
       this.hooks.warn(`daily session start limit spent; identifies wait ${Math.ceil(wait / 1000)} s for the reset at ${new Date(this.resetAt).toISOString()}`);
       await sleep(wait, signal);
-      try {
-        this.update(await this.hooks.refresh());
-      } catch {
-        // Without fresh numbers, trust the reset Discord announced.
-        this.remaining = undefined;
-      }
+      // Every waiter wakes at the reset: one fetch serves them all, and no answer undoes the starts taken since.
+      this.#refreshing ??= this.#refresh().finally(() => { this.#refreshing = undefined; });
+      await this.#refreshing;
     }
-    if (this.remaining !== undefined) this.remaining--;
+  }
+
+  async #refresh(): Promise<void> {
+    try {
+      this.update(await this.hooks.refresh());
+    } catch {
+      // Without fresh numbers, trust the reset Discord announced.
+      this.remaining = undefined;
+    }
   }
 }

@@ -321,7 +321,7 @@ export class Session {
     if (this.#attempt === 'identify') {
       this.#turnAbort = new AbortController();
       try {
-        await bot.identifyTurn(this.shard[0], this.#turnAbort.signal);
+        await bot.identifyTurn(this, this.#turnAbort.signal);
       } catch (err) {
         if (!this.#closed) bot.reportError(asError(err), this);
       }
@@ -498,7 +498,7 @@ export class Session {
         this.seq = null;
         await bot.identifyFor(this.shard).sendEvent(bot, this, { signal });
       }
-      heartbeater?.release();
+      if (!signal.aborted) heartbeater?.release();
     } catch (err) {
       if (signal.aborted) return;
       bot.reportError(asError(err), this);
@@ -615,7 +615,7 @@ export class Session {
       bot.debug(`[shard ${this.shard[0]}] ${this.#failedResumes} resume attempts failed; identifying on the gateway URL`);
       this.#forget();
     }
-    if (failed && this.#attempt === 'identify') bot.identifyAttemptFailed(this.shard[0]);
+    if (failed && this.#attempt === 'identify') bot.identifyAttemptFailed(this);
     if (failed) {
       if (this.#backoff.attempts >= bot.maxReconnectAttempts) {
         this.#end(new ReconnectLimitError(this.#backoff.attempts, this.shard[0]));

@@ -116,7 +116,7 @@ export class Identify extends SendEvent<GatewayIdentifyData> implements GatewayI
    * @param options - `signal` withdraws the frame while it waits
    */
   protected override async deliver(bot: Client, session: Session, options?: SendOptions): Promise<void> {
-    await bot.acquireIdentify(this.shardId, options?.signal);
+    await bot.acquireIdentify(this.shardId, options?.signal, session);
     await session.transmit(this, options);
   }
 }

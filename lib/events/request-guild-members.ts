@@ -4,6 +4,7 @@ import type { Client } from '../client.js';
 import type { Session } from '../session.js';
 import { MissingIntentError, ValidationError } from '../errors.js';
 import { INTENT_NAMES } from '../../types/intents.js';
+import { shardForGuild } from '../sharding/shard-for-guild.js';
 import { SendEvent, type SendOptions } from './send-event.js';
 import { arrayOf, boolean, integer, isSnowflake, maxBytes, object, optional, required, rule, string } from './validate.js';
 import type { Check } from './validate.js';
@@ -149,7 +150,8 @@ export class RequestGuildMembers extends SendEvent<GatewayRequestGuildMembersDat
    * @param options - `signal` withdraws the frame while it waits
    */
   protected override deliver(bot: Client, session: Session, options?: SendOptions): Promise<void> {
-    if (!this.requestsAllMembers) return super.deliver(bot, session, options);
+    // A session that does not hold the guild (a `sendEvents` broadcast) gets no answer and counts nothing.
+    if (!this.requestsAllMembers || shardForGuild(this.guild_id, session.shard[1]) !== session.shard[0]) return super.deliver(bot, session, options);
     let undo: () => void;
     try {
       undo = bot.memberListCooldown.claim(this.guild_id, this.nonce);

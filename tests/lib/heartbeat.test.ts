@@ -85,6 +85,18 @@ describe('Heartbeater', () => {
     hb.stop();
   });
 
+  it('after stop() nothing beats again, even a held beat released late or a server request', () => {
+    const { hb, beats, zombies } = make(0);
+    hb.start();
+    mock.timers.tick(0);
+    hb.stop();
+    hb.release();
+    hb.beatNow();
+    mock.timers.tick(200_000);
+    assert.deepEqual(beats, []);
+    assert.equal(zombies(), 0, 'a stopped heartbeater never reports the next connection a zombie');
+  });
+
   it('beats on its jittered schedule when the handshake was written first', () => {
     const { hb, beats } = make(0.5);
     hb.start();

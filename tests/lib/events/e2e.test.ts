@@ -276,6 +276,22 @@ describe('Request Guild Members through bot.requestGuildMembers', () => {
     assert.equal(again.members.length, 2500);
   });
 
+  it('a whole-list request broadcast with sendEvents goes to every session; only the guild\'s own session counts against the window', async () => {
+    h = await harness({ sim: { shards: 2, guilds: 4 }, client: { intents, shards: 2 } });
+    let ready = false;
+    void h.bot.connect().then(() => { ready = true; });
+    await h.advanceUntil(() => ready, 'both shards READY');
+    const guild_id = h.sim.guilds[0]!.id;
+    const chunks: string[] = [];
+    h.bot.handle('GUILD_MEMBERS_CHUNK', (c) => { chunks.push(c.guild_id); });
+    await new RequestGuildMembers({ guild_id, query: '', limit: 0 }).sendEvents(h.bot);
+    await eventually(() => sent(h!.sim, { op: GatewayOpcodes.RequestGuildMembers }).length === 2, 'written on both sessions');
+    await eventually(() => chunks.length > 0, 'the chunks of the guild');
+    assert.deepEqual([...new Set(chunks)], [guild_id]);
+    // The guild's window is now closed on its own session, whichever session is asked.
+    await assert.rejects(new RequestGuildMembers({ guild_id, query: '', limit: 0 }).sendEvent(h.bot, h.bot.sessionForGuild(guild_id)!), RateLimitedError);
+  });
+
   it('Discord\'s RATE_LIMITED (another process asked first) rejects with its retry_after and closes the guild\'s window for as long', async () => {
     h = await harness({ sim: { guilds: [{ members: 2500 }] }, client: { intents } });
     await h.session.connect(h.bot);

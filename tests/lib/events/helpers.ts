@@ -22,6 +22,7 @@ export interface FakeSession {
 export function fakeSession(): FakeSession {
   const frames: string[] = [];
   const session = {
+    shard: [0, 1],
     async transmit(event: SendEvent, options?: SendOptions): Promise<void> {
       options?.signal?.throwIfAborted();
       frames.push(encodeFrame(event));
