@@ -183,6 +183,8 @@ export class Client extends EventEmitter<ClientEvents> {
   readonly #warned = new Set<string>();
   #gatewayInfo: Promise<APIGatewayBotInfo> | undefined;
   #gatewayInfoAt = 0;
+  /** When `GET /gateway/bot` last failed for `#maxConcurrency` (epoch ms; 0 never). */
+  #gatewayInfoFailedAt = 0;
   readonly #budget: SessionStartBudget;
   #identifyGates = new Map<number, Promise<void>>();
   #gateOpeners = new Map<number, () => void>();
@@ -647,9 +649,12 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   async #maxConcurrency(): Promise<number> {
+    // During an API outage every shard asks; one failed fetch answers them all for a while.
+    if (Date.now() - this.#gatewayInfoFailedAt < GATEWAY_REFETCH_MS) return FALLBACK_MAX_CONCURRENCY;
     try {
       return (await this.getGatewayBot()).session_start_limit.max_concurrency;
     } catch (err) {
+      this.#gatewayInfoFailedAt = Date.now();
       this.debug(`GET /gateway/bot failed (${(err as Error).message}); assuming max_concurrency ${FALLBACK_MAX_CONCURRENCY}`);
       return FALLBACK_MAX_CONCURRENCY;
     }

@@ -159,6 +159,7 @@ export class MemberChunkCollector {
     const nonce = event.nonce!;
     const result = new Promise<GuildMembersResult>((resolve, reject) => {
       const onAbort = (): void => {
+        clearTimeout(entry.timer);
         if (this.#pending.get(nonce) === entry) this.#pending.delete(nonce);
         reject(signal!.reason);
       };

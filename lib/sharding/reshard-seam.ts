@@ -41,6 +41,8 @@ export class ReshardSeam {
   readonly #maxHeld: number;
   readonly #maxRemembered: number;
   #held: Held[] = [];
+  /** Index of the oldest held dispatch still kept: dropping at the bound costs no array shift. */
+  #heldHead = 0;
   #dropped = 0;
 
   constructor(fresh: Iterable<Session>, limits: ReshardSeamLimits = {}) {
@@ -62,9 +64,13 @@ export class ReshardSeam {
   /** Decides what to do with a dispatch: `true` = deliver it now. */
   route(event: string, payload: unknown, session: Session): boolean {
     if (this.#fresh.has(session)) {
-      if (this.#held.length >= this.#maxHeld) {
-        this.#held.shift();
+      if (this.#held.length - this.#heldHead >= this.#maxHeld) {
+        this.#heldHead++;
         this.#dropped++;
+        if (this.#heldHead * 2 > this.#held.length) {
+          this.#held.splice(0, this.#heldHead);
+          this.#heldHead = 0;
+        }
       }
       this.#held.push({ event, payload, session });
       return false;
@@ -80,8 +86,9 @@ export class ReshardSeam {
 
   /** Delivers, in arrival order, the held dispatches the old set did not deliver. */
   release(deliver: (event: string, payload: unknown, session: Session) => void): void {
-    const held = this.#held;
+    const held = this.#held.slice(this.#heldHead);
     this.#held = [];
+    this.#heldHead = 0;
     for (const { event, payload, session } of held) {
       const key = keyOf(event, payload);
       const seen = this.#seenOld.get(key) ?? 0;

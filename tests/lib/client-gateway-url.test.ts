@@ -41,3 +41,29 @@ it('failed connects refetch /gateway/bot at most every 30 s', async (t) => {
   await session.disconnect();
   await connected;
 });
+
+it('during an API outage, shards waiting to identify do not each fetch /gateway/bot', async (t) => {
+  let fetches = 0;
+  const api = createServer((req, res) => {
+    fetches++;
+    res.writeHead(503).end('down');
+  });
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  t.after(() => api.close());
+  mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 1_700_000_000_000 });
+  t.after(() => mock.timers.reset());
+  const bot = new Client({
+    token: 'token', intents: GatewayIntentBits.Guilds, apiURL: `http://127.0.0.1:${(api.address() as AddressInfo).port}/api/v10`,
+    gatewayURL: 'ws://127.0.0.1:9', compression: 'none', shards: 8, maxReconnectAttempts: 1000,
+  });
+  bot.on('error', () => {});
+  const connected = bot.connect().catch(() => {});
+  for (let ms = 0; ms < 20_000; ms += 250) {
+    mock.timers.tick(250);
+    await settle(10);
+  }
+  assert.ok(fetches >= 1);
+  assert.ok(fetches <= 2, `${fetches} fetches in 20 s for 8 shards`);
+  await bot.close();
+  await connected;
+});

@@ -146,5 +146,9 @@ describe('ReshardSeam', () => {
     for (const id of ['1', '2', '3']) seam.route('MESSAGE_CREATE', { id }, fresh[1]!);
     assert.equal(seam.dropped, 1);
     assert.deepEqual(release(seam), ['MESSAGE_CREATE 2 1', 'MESSAGE_CREATE 3 1']);
+    const longer = new ReshardSeam(fresh, { maxHeld: 2 });
+    for (let id = 1; id <= 7; id++) longer.route('MESSAGE_CREATE', { id: String(id) }, fresh[1]!);
+    assert.equal(longer.dropped, 5);
+    assert.deepEqual(release(longer), ['MESSAGE_CREATE 6 1', 'MESSAGE_CREATE 7 1']);
   });
 });
