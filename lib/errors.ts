@@ -160,7 +160,9 @@ export class GatewayProtocolError extends DisgateError {
 }
 
 /**
- * Discord answered a request with a `RATE_LIMITED` dispatch (protocol §4.3).
+ * A request is over Discord's limit (protocol §4.3): Discord answered it with a `RATE_LIMITED`
+ * dispatch, or disgate refused it unsent because Discord would have (a whole-list Request Guild
+ * Members inside its guild's window).
  *
  * @category Errors
  */
@@ -170,10 +172,10 @@ export class RateLimitedError extends DisgateError {
   /**
    * @param opcode - the limited opcode (8 for Request Guild Members)
    * @param retry_after - seconds to wait before trying again
-   * @param meta - the dispatch's `meta`: what was limited (for op 8: `guild_id` and `nonce`)
+   * @param meta - what was limited, as in the dispatch's `meta` (for op 8: `guild_id` and `nonce`)
    */
   constructor(readonly opcode: number, readonly retry_after: number, readonly meta: Readonly<Record<string, unknown>>) {
-    super(`Opcode ${opcode} was rate limited by Discord; retry after ${retry_after}s`);
+    super(`Opcode ${opcode} is rate limited by Discord's limits; retry after ${retry_after}s`);
   }
 }
 
