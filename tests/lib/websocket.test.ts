@@ -198,6 +198,15 @@ async function connect(url: string, recorder = new Recorder(), maxPayload = 1 <<
   return { ws, recorder };
 }
 
+/** A client connected to a raw peer, once the peer has the socket. */
+async function connectRaw(recorder = new Recorder(), maxPayload = 1 << 24): Promise<{ raw: RawPeer; ws: GatewayWebSocket; recorder: Recorder }> {
+  let raw: RawPeer | undefined;
+  const url = await rawServer((peer) => { raw = peer; });
+  const connected = await connect(url, recorder, maxPayload);
+  await until(() => raw !== undefined, 'the raw peer');
+  return { raw: raw!, ...connected };
+}
+
 /** Resolves once `predicate` holds (polled; loopback is fast). */
 async function until(predicate: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 400; i++) {
@@ -400,32 +409,26 @@ describe('GatewayWebSocket messages', () => {
   });
 
   test('several frames in one chunk, a control frame among them', LIMIT, async () => {
-    let raw: RawPeer | undefined;
-    const url = await rawServer((peer) => { raw = peer; });
-    const { recorder } = await connect(url);
-    await until(() => raw !== undefined, 'the raw peer');
-    raw!.socket.write(Buffer.concat([frame(0x1, 'a'), frame(0x2, Buffer.from([7, 8])), frame(0x9, 'p'), frame(0x1, 'b'.repeat(300)), frame(0x1, 'c')]));
+    const { raw, recorder } = await connectRaw();
+    raw.socket.write(Buffer.concat([frame(0x1, 'a'), frame(0x2, Buffer.from([7, 8])), frame(0x9, 'p'), frame(0x1, 'b'.repeat(300)), frame(0x1, 'c')]));
     await recorder.received(4);
     assert.deepEqual(recorder.texts, ['a', '<binary 2>', 'b'.repeat(300), 'c']);
-    await until(() => raw!.client.frames.length > 0, 'the pong');
-    assert.deepEqual(raw!.client.frames[0], { opcode: 0xa, fin: true, payload: Buffer.from('p') });
+    await until(() => raw.client.frames.length > 0, 'the pong');
+    assert.deepEqual(raw.client.frames[0], { opcode: 0xa, fin: true, payload: Buffer.from('p') });
   });
 
   test('frames written one byte at a time arrive whole', LIMIT, async () => {
-    let raw: RawPeer | undefined;
-    const url = await rawServer((peer) => { raw = peer; });
-    const { recorder } = await connect(url);
-    await until(() => raw !== undefined, 'the raw peer');
+    const { raw, recorder } = await connectRaw();
     const big = 'z'.repeat(300);
     const bytes = Buffer.concat([frame(0x1, '{"op":11}'), frame(0x1, big), frame(0x2, Buffer.from([1, 2, 3])), frame(0x9, 'hi'), frame(0x1, 'é😀')]);
     for (const byte of bytes) {
-      raw!.socket.write(Buffer.from([byte]));
+      raw.socket.write(Buffer.from([byte]));
       await new Promise((resolve) => setImmediate(resolve));
     }
     await recorder.received(4);
     assert.deepEqual(recorder.texts, ['{"op":11}', big, '<binary 3>', 'é😀']);
-    await until(() => raw!.client.frames.length > 0, 'the pong');
-    assert.equal(raw!.client.frames[0].payload.toString(), 'hi');
+    await until(() => raw.client.frames.length > 0, 'the pong');
+    assert.equal(raw.client.frames[0].payload.toString(), 'hi');
   });
 
   test('a stream split at every byte boundary of headers and payloads parses the same', LIMIT, async () => {
@@ -480,17 +483,14 @@ describe('GatewayWebSocket messages', () => {
   });
 
   test('fragmented text and binary messages, with a ping between fragments', LIMIT, async () => {
-    let raw: RawPeer | undefined;
-    const url = await rawServer((peer) => { raw = peer; });
-    const { recorder } = await connect(url);
-    await until(() => raw !== undefined, 'the raw peer');
-    raw!.socket.write(Buffer.concat([frame(0x1, '{"op":', { fin: false }), frame(0x9, 'between'), frame(0x0, '0,"d":', { fin: false })]));
+    const { raw, recorder } = await connectRaw();
+    raw.socket.write(Buffer.concat([frame(0x1, '{"op":', { fin: false }), frame(0x9, 'between'), frame(0x0, '0,"d":', { fin: false })]));
     await tick();
-    raw!.socket.write(Buffer.concat([frame(0x0, 'null}'), frame(0x2, Buffer.from([1]), { fin: false }), frame(0x0, Buffer.from([2]))]));
+    raw.socket.write(Buffer.concat([frame(0x0, 'null}'), frame(0x2, Buffer.from([1]), { fin: false }), frame(0x0, Buffer.from([2]))]));
     await recorder.received(2);
     assert.deepEqual(recorder.messages, [{ binary: false, data: '{"op":0,"d":null}' }, { binary: true, data: Buffer.from([1, 2]) }]);
-    await until(() => raw!.client.frames.length > 0, 'the pong');
-    assert.deepEqual(raw!.client.frames[0], { opcode: 0xa, fin: true, payload: Buffer.from('between') });
+    await until(() => raw.client.frames.length > 0, 'the pong');
+    assert.deepEqual(raw.client.frames[0], { opcode: 0xa, fin: true, payload: Buffer.from('between') });
   });
 });
 
@@ -509,14 +509,11 @@ describe('GatewayWebSocket limits and protocol errors', () => {
   });
 
   test('fragments adding up to more than maxPayload close with 1009', LIMIT, async () => {
-    let raw: RawPeer | undefined;
-    const url = await rawServer((peer) => { raw = peer; });
-    const { recorder } = await connect(url, new Recorder(), 100);
-    await until(() => raw !== undefined, 'the raw peer');
-    raw!.socket.write(Buffer.concat([frame(0x1, 'x'.repeat(60), { fin: false }), frame(0x0, 'y'.repeat(60))]));
+    const { raw, recorder } = await connectRaw(new Recorder(), 100);
+    raw.socket.write(Buffer.concat([frame(0x1, 'x'.repeat(60), { fin: false }), frame(0x0, 'y'.repeat(60))]));
     assert.equal((await recorder.ended).code, 1009);
-    await until(() => raw!.client.closeCode() !== undefined, 'the close frame');
-    assert.equal(raw!.client.closeCode(), 1009);
+    await until(() => raw.client.closeCode() !== undefined, 'the close frame');
+    assert.equal(raw.client.closeCode(), 1009);
     assert.deepEqual(recorder.messages, []);
   });
 
@@ -535,14 +532,11 @@ describe('GatewayWebSocket limits and protocol errors', () => {
   ];
   for (const [what, bytes] of violations) {
     test(`${what} closes with 1002`, LIMIT, async () => {
-      let raw: RawPeer | undefined;
-      const url = await rawServer((peer) => { raw = peer; });
-      const { recorder } = await connect(url);
-      await until(() => raw !== undefined, 'the raw peer');
-      raw!.socket.write(Buffer.concat([frame(0x1, 'before'), bytes(), frame(0x1, 'after')]));
+      const { raw, recorder } = await connectRaw();
+      raw.socket.write(Buffer.concat([frame(0x1, 'before'), bytes(), frame(0x1, 'after')]));
       assert.equal((await recorder.ended).code, 1002);
-      await until(() => raw!.client.closeCode() !== undefined, 'the close frame');
-      assert.equal(raw!.client.closeCode(), 1002);
+      await until(() => raw.client.closeCode() !== undefined, 'the close frame');
+      assert.equal(raw.client.closeCode(), 1002);
       assert.deepEqual(recorder.texts, ['before']);
       await tick();
       assert.equal(recorder.closes.length, 1);
@@ -573,14 +567,11 @@ describe('GatewayWebSocket control frames and closing', () => {
   });
 
   test('a close frame without a code is reported as 1005 and echoed empty', LIMIT, async () => {
-    let raw: RawPeer | undefined;
-    const url = await rawServer((peer) => { raw = peer; });
-    const { recorder } = await connect(url);
-    await until(() => raw !== undefined, 'the raw peer');
-    raw!.socket.write(frame(0x8));
+    const { raw, recorder } = await connectRaw();
+    raw.socket.write(frame(0x8));
     assert.deepEqual(await recorder.ended, { code: 1005, reason: '' });
-    await until(() => raw!.client.frames.length > 0, 'the echo');
-    assert.deepEqual(raw!.client.frames[0], { opcode: 0x8, fin: true, payload: Buffer.alloc(0) });
+    await until(() => raw.client.frames.length > 0, 'the echo');
+    assert.deepEqual(raw.client.frames[0], { opcode: 0x8, fin: true, payload: Buffer.alloc(0) });
   });
 
   test('our close(4900) reaches the server and is reported once with our code', LIMIT, async () => {
@@ -608,10 +599,7 @@ describe('GatewayWebSocket control frames and closing', () => {
   });
 
   test('a server that never answers our close is dropped after the close timeout', LIMIT, async (t) => {
-    let raw: RawPeer | undefined;
-    const url = await rawServer((peer) => { raw = peer; });
-    const { ws, recorder } = await connect(url);
-    await until(() => raw !== undefined, 'the raw peer');
+    const { raw, ws, recorder } = await connectRaw();
     t.mock.timers.enable({ apis: ['setTimeout'] });
     const turns = async (n: number): Promise<void> => {
       for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
@@ -627,7 +615,7 @@ describe('GatewayWebSocket control frames and closing', () => {
     } finally {
       t.mock.timers.reset();
     }
-    await until(() => raw!.client.closeCode() === 4900, 'the close frame');
+    await until(() => raw.client.closeCode() === 4900, 'the close frame');
   });
 
   test('a connection dropped without a close frame is reported as 1006', LIMIT, async () => {
