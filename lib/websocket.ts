@@ -1,7 +1,7 @@
-import { createHash, randomBytes, randomFillSync } from 'node:crypto';
-import http, { type ClientRequest, type IncomingMessage } from 'node:http';
+import { randomFillSync } from 'node:crypto';
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
+import { WebSocketHandshake } from './websocket-handshake.js';
 
 /**
  * What a {@link GatewayWebSocket} reports to its owner. Methods, not callbacks: the owner is
@@ -16,7 +16,6 @@ export interface WebSocketListener {
   closed(code: number, reason: string): void;
 }
 
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** How long a close handshake may take before the socket is destroyed. */
 export const CLOSE_TIMEOUT_MS = 5000;
 
@@ -45,11 +44,20 @@ const MAX_REASON_BYTES = 123;
 const KEEP_CARRY_BYTES = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Every connection reads into this one buffer (Node's `onread`) instead of a new buffer per
+ * read. It is safe to share: Node reads only from the event loop, and a read is handled to its
+ * end (anything kept is copied) before the next read of any socket starts. TLS reads inside a
+ * write only for an empty write, and every frame has a header.
+ */
+const READ_BUFFER_BYTES = 256 * 1024;
+let readBuffer: Buffer | undefined;
+
 /** Mask keys come from one pool refilled by a single call, not a crypto call per frame. */
 const maskPool = Buffer.allocUnsafeSlow(4096);
 let maskOffset = maskPool.length;
 
-/** Back-reference from a socket or request to its owner, so its listeners can be shared functions. */
+/** Back-reference from a socket to its owner, so its listeners can be shared functions. */
 const OWNER = Symbol('disgate.websocket');
 interface Owned {
   [OWNER]?: GatewayWebSocket;
@@ -79,9 +87,8 @@ function truncateReason(reason: string): Buffer {
  */
 export class GatewayWebSocket {
   private state = CONNECTING;
-  private request: ClientRequest | undefined;
-  /** The handshake key until the upgrade is checked. */
-  private key: string | undefined;
+  /** The opening handshake until its answer is read. */
+  private handshake: WebSocketHandshake | undefined;
   private socket: Socket | undefined;
   private reported = false;
   /** Why the socket failed, for the 1006 report. */
@@ -117,7 +124,7 @@ export class GatewayWebSocket {
    */
   constructor(url: string, private readonly listener: WebSocketListener, private readonly maxPayload: number) {
     try {
-      this.request = this.handshake(new URL(url));
+      this.socket = this.connect(new URL(url));
     } catch (err) {
       // Reported later: the owner is still being constructed.
       this.state = CLOSED;
@@ -152,7 +159,7 @@ export class GatewayWebSocket {
   close(code: number, reason = ''): void {
     if (this.state === CONNECTING) {
       this.state = CLOSED;
-      this.request?.destroy();
+      this.socket?.destroy();
       this.report(code, reason);
       return;
     }
@@ -167,70 +174,53 @@ export class GatewayWebSocket {
   /** Destroys the connection at once; `closed` reports 1006. */
   terminate(): void {
     this.state = CLOSED;
-    this.request?.destroy();
     this.socket?.destroy();
     this.report(1006, '');
   }
 
-  private handshake(url: URL): ClientRequest {
+  /** Opens the TCP (or TLS) connection and writes the upgrade request on it. */
+  private connect(url: URL): Socket {
     const secure = url.protocol === 'wss:' || url.protocol === 'https:';
     if (!secure && url.protocol !== 'ws:' && url.protocol !== 'http:') throw new Error(`unsupported protocol ${url.protocol}`);
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    const key = randomBytes(16).toString('base64');
-    this.key = key;
-    const request = http.request({
-      host,
-      port: url.port === '' ? (secure ? 443 : 80) : Number(url.port),
-      defaultPort: secure ? 443 : 80,
-      path: url.pathname + url.search,
-      headers: {
-        Connection: 'Upgrade',
-        Upgrade: 'websocket',
-        'Sec-WebSocket-Key': key,
-        'Sec-WebSocket-Version': '13',
-      },
-      // With its own connect function the request uses no agent: nothing pools or tracks the socket.
-      createConnection: secure ? connectTls : connectTcp,
-      servername: secure && net.isIP(host) === 0 ? host : undefined,
-    } as http.RequestOptions);
-    (request as Owned)[OWNER] = this;
-    request.on('upgrade', onUpgrade);
-    request.on('response', onResponse);
-    request.on('error', onRequestError);
-    request.end();
-    return request;
-  }
-
-  /** @internal */
-  upgraded(response: IncomingMessage, socket: Socket, head: Buffer): void {
-    this.request = undefined;
-    const key = this.key!;
-    this.key = undefined;
-    if (this.state !== CONNECTING) {
-      socket.destroy();
-      return;
-    }
-    const problem = handshakeProblem(response, key);
-    if (problem !== undefined) {
-      this.state = CLOSED;
-      socket.destroy();
-      this.report(1006, problem);
-      return;
-    }
-    this.state = OPEN;
-    this.socket = socket;
+    const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+    readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+    const onread: net.OnReadOpts = { buffer: readBuffer, callback: onSocketRead };
+    // tls.connect takes `onread` too (documented there), though its typings omit it.
+    const socket = secure
+      ? tls.connect({ host, port, servername: net.isIP(host) === 0 ? host : undefined, onread } as tls.ConnectionOptions)
+      : net.connect({ host, port, onread });
     (socket as Owned)[OWNER] = this;
     socket.setNoDelay(true);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
-    socket.on('data', onSocketData);
-    if (head.length > 0) this.read(head);
+    this.handshake = new WebSocketHandshake();
+    socket.write(this.handshake.request(url));
+    return socket;
   }
 
-  /** @internal */
-  requestFailed(reason: string): void {
-    if (this.state === CONNECTING) this.state = CLOSED;
-    if (this.socket === undefined) this.report(1006, reason);
+  /**
+   * Takes one read of the socket, `buf[0..length)`: the handshake's answer first, then frames.
+   *
+   * @internal
+   */
+  received(buf: Buffer, length: number): void {
+    if (this.state === OPEN || this.state === CLOSING) {
+      this.read(buf, 0, length);
+      return;
+    }
+    if (this.state !== CONNECTING) return;
+    const outcome = this.handshake!.read(buf, 0, length);
+    if (outcome === -1) return;
+    this.handshake = undefined;
+    if (typeof outcome === 'string') {
+      this.state = CLOSED;
+      this.socket!.destroy();
+      this.report(1006, outcome);
+      return;
+    }
+    this.state = OPEN;
+    if (outcome < length) this.read(buf, outcome, length);
   }
 
   /** @internal */
@@ -240,6 +230,7 @@ export class GatewayWebSocket {
 
   /** @internal */
   socketClosed(): void {
+    if (this.state === CONNECTING && this.failure === '') this.failure = 'Connection closed during the handshake';
     this.state = CLOSED;
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     this.closeTimer = undefined;
@@ -263,17 +254,13 @@ export class GatewayWebSocket {
   }
 
   /**
-   * Parses one read: first the rest of a frame carried over from earlier reads, then every
-   * frame that lies wholly in this read (handled in place), then carries the incomplete tail.
-   *
-   * @internal
+   * Parses `chunk[offset..end)`: first the rest of a frame carried over from earlier reads,
+   * then every frame that lies wholly in this read (handled in place), then carries the
+   * incomplete tail.
    */
-  read(chunk: Buffer): void {
-    if (this.state === CLOSED) return;
-    let offset = 0;
-    const end = chunk.length;
+  private read(chunk: Buffer, offset: number, end: number): void {
     if (this.carryLength > 0) {
-      offset = this.completeCarried(chunk);
+      offset = this.completeCarried(chunk, offset, end);
       if (offset < 0) return;
     }
     while (offset < end && this.state !== CLOSED) {
@@ -290,17 +277,17 @@ export class GatewayWebSocket {
   }
 
   /**
-   * Adds the start of `chunk` to the carried frame; when it completes, handles it.
+   * Adds the start of `chunk[offset..end)` to the carried frame; when it completes, handles it.
    *
-   * @returns how many bytes of `chunk` it took, or -1 when it took all (or the connection ended)
+   * @returns where the rest of `chunk` starts, or -1 when it took all (or the connection ended)
    */
-  private completeCarried(chunk: Buffer): number {
+  private completeCarried(chunk: Buffer, offset: number, end: number): number {
     let total = this.carryFrame;
     let taken = 0;
     if (total === 0) {
       // Header still incomplete: a server header is at most 10 bytes, the carry has room for them.
-      taken = Math.min(chunk.length, 10 - this.carryLength);
-      chunk.copy(this.carry, this.carryLength, 0, taken);
+      taken = Math.min(end - offset, 10 - this.carryLength);
+      chunk.copy(this.carry, this.carryLength, offset, offset + taken);
       total = this.parseHeader(this.carry, 0, this.carryLength + taken);
       if (total < 0) return -1;
       if (total === 0) {
@@ -313,15 +300,15 @@ export class GatewayWebSocket {
       this.carryFrame = total;
       if (this.carry.length < total) this.growCarry(total);
     }
-    const take = Math.min(chunk.length - taken, total - this.carryLength);
-    chunk.copy(this.carry, this.carryLength, taken, taken + take);
+    const take = Math.min(end - offset - taken, total - this.carryLength);
+    chunk.copy(this.carry, this.carryLength, offset + taken, offset + taken + take);
     this.carryLength += take;
     taken += take;
     if (this.carryLength < total) return -1;
     this.carryLength = 0;
     this.carryFrame = 0;
     this.handleFrame(this.carry, this.headerLength, total);
-    return this.state === CLOSED ? -1 : taken;
+    return this.state === CLOSED ? -1 : offset + taken;
   }
 
   /** Keeps the incomplete frame at `chunk[offset..end)` for the next read. */
@@ -527,45 +514,14 @@ function encodeFrame(first: number, payload: string | Buffer): Buffer {
   return frame;
 }
 
-/** What is wrong with a 101 answer, if anything. */
-function handshakeProblem(response: IncomingMessage, key: string): string | undefined {
-  const upgrade = response.headers.upgrade;
-  if (upgrade === undefined || upgrade.toLowerCase() !== 'websocket') return 'Invalid Upgrade header in the handshake answer';
-  const expected = createHash('sha1').update(key + GUID).digest('base64');
-  if (response.headers['sec-websocket-accept'] !== expected) return 'Invalid Sec-WebSocket-Accept header in the handshake answer';
-  if (response.headers['sec-websocket-extensions'] !== undefined) return 'The server chose an extension that was not offered';
-  if (response.headers['sec-websocket-protocol'] !== undefined) return 'The server chose a subprotocol that was not offered';
-  return undefined;
-}
-
-function connectTcp(options: net.NetConnectOpts): Socket {
-  return net.connect(options);
-}
-
-function connectTls(options: tls.ConnectionOptions): Socket {
-  return tls.connect(options);
-}
-
 function owner(emitter: object): GatewayWebSocket {
   return (emitter as Owned)[OWNER]!;
 }
 
-function onUpgrade(this: ClientRequest, response: IncomingMessage, socket: Socket, head: Buffer): void {
-  owner(this).upgraded(response, socket, head);
-}
-
-function onResponse(this: ClientRequest, response: IncomingMessage): void {
-  const ws = owner(this);
-  this.destroy();
-  ws.requestFailed(`Unexpected server response: ${response.statusCode ?? 0} ${response.statusMessage ?? ''}`.trimEnd());
-}
-
-function onRequestError(this: ClientRequest, err: Error): void {
-  owner(this).requestFailed(err.message);
-}
-
-function onSocketData(this: Socket, chunk: Buffer): void {
-  owner(this).read(chunk);
+/** Node calls `onread`'s callback as a method of the socket, so `this` finds the owner. */
+function onSocketRead(this: Socket, length: number): boolean {
+  owner(this).received(readBuffer!, length);
+  return true;
 }
 
 function onSocketError(this: Socket, err: Error): void {

@@ -90,6 +90,11 @@ async function wsServer(options: { maxPayload?: number } = {}): Promise<{ url: s
   };
 }
 
+/** Hands `chunk` to the reader as one socket read, the way Node's `onread` does. */
+function feed(ws: GatewayWebSocket, chunk: Buffer): void {
+  ws.received(chunk, chunk.length);
+}
+
 /** A server frame (unmasked unless `mask`), with any length form the payload needs. */
 function frame(opcode: number, payload: string | Buffer = Buffer.alloc(0), options: { fin?: boolean; rsv?: number; mask?: boolean } = {}): Buffer {
   const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
@@ -157,7 +162,7 @@ interface RawPeer {
  * Sec-WebSocket-Accept value; `head` is written in the same write as the 101) and hands each
  * connection to `onPeer`.
  */
-async function rawServer(onPeer: (peer: RawPeer) => void, options: { accept?: string; head?: Buffer; status?: string } = {}): Promise<string> {
+async function rawServer(onPeer: (peer: RawPeer) => void, options: { accept?: string; head?: Buffer; status?: string; answer?: (accept: string) => string } = {}): Promise<string> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -175,7 +180,7 @@ async function rawServer(onPeer: (peer: RawPeer) => void, options: { accept?: st
       const key = /sec-websocket-key: *(\S+)/i.exec(request)?.[1] ?? '';
       const accept = options.accept ?? createHash('sha1').update(key + GUID).digest('base64');
       const status = options.status ?? '101 Switching Protocols';
-      const answer = `HTTP/1.1 ${status}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`;
+      const answer = options.answer?.(accept) ?? `HTTP/1.1 ${status}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`;
       socket.write(Buffer.concat([Buffer.from(answer, 'latin1'), options.head ?? Buffer.alloc(0)]));
       const rest = Buffer.from(request.slice(end + 4), 'latin1');
       if (rest.length > 0) client.push(rest);
@@ -327,6 +332,8 @@ describe('GatewayWebSocket handshake', () => {
     await recorder.received(2);
     assert.deepEqual(recorder.texts, ['{"op":10}', '{"op":11}']);
     assert.match(requestText, /^GET \/gw\?v=10&encoding=json HTTP\/1\.1\r\n/);
+    assert.match(requestText, /\r\nHost: 127\.0\.0\.1:\d+\r\n/);
+    assert.match(requestText, /\r\nConnection: Upgrade\r\n/i);
     assert.match(requestText, /\r\nSec-WebSocket-Version: 13\r\n/i);
     assert.match(requestText, /\r\nUpgrade: websocket\r\n/i);
     assert.match(requestText, /\r\nSec-WebSocket-Key: [A-Za-z0-9+/]{22}==\r\n/i);
@@ -376,9 +383,74 @@ describe('GatewayWebSocket handshake', () => {
     assert.equal(recorder.closes.length, 1);
     assert.equal(ws.open, false);
   });
+
+  test('header names in any case and a Connection list naming Upgrade are accepted', LIMIT, async () => {
+    const url = await rawServer((peer) => peer.socket.write(frame(0x1, '{"op":10}')), {
+      answer: (accept) => `HTTP/1.1 101 Switching Protocols\r\nupgrade: WebSocket\r\nCONNECTION: keep-alive, Upgrade\r\nsec-websocket-accept:${accept}\r\nX-Extra: a:b\r\n\r\n`,
+    });
+    const { ws, recorder } = await connect(url);
+    assert.equal(ws.open, true);
+    await recorder.received(1);
+    assert.deepEqual(recorder.texts, ['{"op":10}']);
+  });
+
+  const refusedAnswers: [string, (accept: string) => string, RegExp][] = [
+    ['no Connection header', (accept) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`, /^Invalid Connection header/],
+    ['no Upgrade header', (accept) => `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`, /^Invalid Upgrade header/],
+    ['an extension the client did not offer', (accept) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n`, /extension that was not offered/],
+    ['a subprotocol the client did not offer', (accept) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: chat\r\n\r\n`, /subprotocol that was not offered/],
+    ['a header line without a colon', (accept) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nnonsense\r\n\r\n`, /^Malformed header line/],
+    ['something other than HTTP', () => 'SSH-2.0-OpenSSH_9.6\r\n\r\n', /^Not an HTTP answer/],
+    ['a head that never ends', () => `HTTP/1.1 101 Switching Protocols\r\nX-Padding: ${'p'.repeat(20_000)}`, /^Handshake answer over 16384 bytes/],
+  ];
+  for (const [what, answer, reason] of refusedAnswers) {
+    test(`a handshake answer with ${what} fails with 1006 and delivers nothing`, LIMIT, async () => {
+      const url = await rawServer(() => {}, { answer, head: frame(0x1, '{"op":10}') });
+      const { ws, recorder } = await connect(url);
+      const end = await recorder.ended;
+      assert.equal(end.code, 1006);
+      assert.match(end.reason, reason);
+      await tick();
+      assert.equal(ws.open, false);
+      assert.deepEqual(recorder.messages, []);
+      assert.equal(recorder.closes.length, 1);
+    });
+  }
+
+  test('a server that hangs up halfway through its answer is reported once as 1006', LIMIT, async () => {
+    const server = net.createServer((socket) => socket.once('data', () => socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgr')));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { recorder } = await connect(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    assert.deepEqual(await recorder.ended, { code: 1006, reason: 'Connection closed during the handshake' });
+    await tick();
+    assert.equal(recorder.closes.length, 1);
+  });
 });
 
 describe('GatewayWebSocket messages', () => {
+  test('connections reading at once each get their own messages whole (they share one read buffer)', LIMIT, async () => {
+    const server = await wsServer();
+    const a = await connect(server.url);
+    const peerA = await server.next();
+    const b = await connect(server.url);
+    const peerB = await server.next();
+    const expectA: string[] = [];
+    const expectB: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      // Large messages span reads and are carried; small ones are read in place among them.
+      const textA = i % 4 === 0 ? `${i}`.padEnd(300_000, 'a') : `{"a":${i}}`;
+      const textB = i % 3 === 0 ? `${i}`.padEnd(200_000, 'b') : `{"b":${i}}`;
+      peerA.send(textA);
+      peerB.send(textB);
+      expectA.push(textA);
+      expectB.push(textB);
+    }
+    await Promise.all([a.recorder.received(40), b.recorder.received(40)]);
+    assert.deepEqual(a.recorder.texts, expectA);
+    assert.deepEqual(b.recorder.texts, expectB);
+  });
+
   test('text and binary messages from a ws server', LIMIT, async () => {
     const server = await wsServer();
     const { recorder } = await connect(server.url);
@@ -443,8 +515,8 @@ describe('GatewayWebSocket messages', () => {
     for (let i = 70_000; i < stream.length; i += 1) cuts.push(i);
     let delivered = 0;
     for (const cut of cuts) {
-      ws.read(stream.subarray(0, cut));
-      ws.read(stream.subarray(cut));
+      feed(ws, stream.subarray(0, cut));
+      feed(ws, stream.subarray(cut));
       delivered += expected.length;
       assert.equal(recorder.messages.length, delivered, `cut at ${cut}`);
       assert.deepEqual(recorder.texts.slice(-expected.length), expected, `cut at ${cut}`);
@@ -452,15 +524,15 @@ describe('GatewayWebSocket messages', () => {
     // Three pieces: every header split from its payload and the payload split again.
     for (let a = 1; a < 40; a++) {
       for (let b = a + 1; b < 60; b += 3) {
-        ws.read(stream.subarray(0, a));
-        ws.read(stream.subarray(a, b));
-        ws.read(stream.subarray(b));
+        feed(ws, stream.subarray(0, a));
+        feed(ws, stream.subarray(a, b));
+        feed(ws, stream.subarray(b));
         delivered += expected.length;
         assert.deepEqual(recorder.texts.slice(-expected.length), expected, `cuts at ${a}, ${b}`);
       }
     }
     // One byte per read.
-    for (let i = 0; i < stream.length; i++) ws.read(stream.subarray(i, i + 1));
+    for (let i = 0; i < stream.length; i++) feed(ws, stream.subarray(i, i + 1));
     assert.deepEqual(recorder.texts.slice(-expected.length), expected);
     assert.equal(recorder.closes.length, 0);
   });
@@ -470,14 +542,14 @@ describe('GatewayWebSocket messages', () => {
     const { ws, recorder } = await connect(url);
     const carried = (): number => (ws as unknown as { carry: Buffer }).carry.length;
     const large = frame(0x1, 'L'.repeat(100_000));
-    ws.read(large.subarray(0, 60_000));
+    feed(ws, large.subarray(0, 60_000));
     assert.ok(carried() >= large.length, 'the frame is assembled in one buffer of its size');
     const buffer = (ws as unknown as { carry: Buffer }).carry;
     // A large read that ends on a frame boundary (mid-burst) keeps the buffer for the next frame.
-    ws.read(Buffer.concat([large.subarray(60_000), large.subarray(0, 30_000)]));
-    ws.read(large.subarray(30_000));
+    feed(ws, Buffer.concat([large.subarray(60_000), large.subarray(0, 30_000)]));
+    feed(ws, large.subarray(30_000));
     assert.equal((ws as unknown as { carry: Buffer }).carry, buffer);
-    ws.read(frame(0x1, '{"op":11}'));
+    feed(ws, frame(0x1, '{"op":11}'));
     assert.ok(carried() <= 16 * 1024, `a quiet connection keeps at most 16 KB, not ${carried()}`);
     assert.equal(recorder.messages.length, 3);
   });
