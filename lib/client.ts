@@ -186,8 +186,14 @@ export class Client extends EventEmitter<ClientEvents> {
   /** When `GET /gateway/bot` last failed for `#maxConcurrency` (epoch ms; 0 never). */
   #gatewayInfoFailedAt = 0;
   readonly #budget: SessionStartBudget;
-  #identifyGates = new Map<number, Promise<void>>();
-  #gateOpeners = new Map<number, () => void>();
+  /**
+   * Per session of a start, what it waits for before it opens a socket to identify: the group
+   * before its own. Keyed by session, not shard id: during a reshard an old-set and a new-set
+   * session share each shard id, and neither may wait for, or open, the other's gate.
+   */
+  readonly #identifyGates = new Map<Session, Promise<void>>();
+  /** Per session of a start, what opens its group's share of the next group's gate. */
+  readonly #gateOpeners = new Map<Session, () => void>();
   /**
    * @internal When each guild may get its next whole-list member request (1 per 30 s, protocol §4.3).
    */
@@ -337,17 +343,20 @@ export class Client extends EventEmitter<ClientEvents> {
    * @param signal - aborts the wait (the session was closed)
    */
   async identifyTurn(session: Session, signal?: AbortSignal): Promise<void> {
-    const shardId = session.shard[0];
-    await this.#passGroupGate(shardId, signal);
-    await this.#lineFor(shardId, await this.#maxConcurrency()).enter(session, signal);
+    await this.#passGroupGate(session, signal);
+    await this.#lineFor(session.shard[0], await this.#maxConcurrency()).enter(session, signal);
     await this.#budget.available(signal);
   }
 
-  async #passGroupGate(shardId: number, signal: AbortSignal | undefined): Promise<void> {
-    const gate = this.#identifyGates.get(shardId);
+  async #passGroupGate(session: Session, signal: AbortSignal | undefined): Promise<void> {
+    const gate = this.#identifyGates.get(session);
     if (!gate) return;
-    await abortable(gate, signal);
-    this.#identifyGates.delete(shardId);
+    try {
+      await abortable(gate, signal);
+    } finally {
+      // Passed, or the session closed while it waited: either way this start's gate is spent.
+      if (this.#identifyGates.get(session) === gate) this.#identifyGates.delete(session);
+    }
   }
 
 
@@ -371,19 +380,21 @@ export class Client extends EventEmitter<ClientEvents> {
    * @internal
    * Waits for this shard's turn to identify: the daily session-start budget, then the
    * `identify:<shard_id % max_concurrency>` bucket (1 per 5 s). `Identify.sendEvent` calls it,
-   * with its session, whose turn in its identify line then ends.
+   * with its session, whose group gate and turn in its identify line then end.
    */
   async acquireIdentify(shardId: number, signal?: AbortSignal, session?: Session): Promise<void> {
     const maxConcurrency = await this.#maxConcurrency();
-    await this.#passGroupGate(shardId, signal);
+    if (session) await this.#passGroupGate(session, signal);
     await this.#budget.take(signal);
     // The same budget as a bucket of the shared limiter: processes sharing a RedisRateLimiter
     // together never start more than `total` sessions in 24 h.
     const total = this.#budget.total;
     if (total !== undefined) await this.rateLimiter.acquire({ id: 'session-start', limit: total, interval: DAY_MS }, { signal });
     await this.rateLimiter.acquire({ id: `identify:${shardId % maxConcurrency}`, limit: 1, interval: IDENTIFY_INTERVAL_MS }, { signal });
-    this.#openGate(shardId);
-    if (session) this.#leaveLine(session);
+    if (session) {
+      this.#openGate(session);
+      this.#leaveLine(session);
+    }
   }
 
   /**
@@ -396,16 +407,16 @@ export class Client extends EventEmitter<ClientEvents> {
   async connect(): Promise<void> {
     const { ids, total } = await this.#plannedShards();
     const maxConcurrency = await this.#maxConcurrency();
-    this.#planIdentifyOrder(ids, maxConcurrency);
+    const sessions = ids.map((id) => this.sessions.get(id) ?? new Session({ shard: [id, total], rateLimiter: this.sessionRateLimiter }));
+    this.#planIdentifyOrder(sessions, maxConcurrency);
     let ready = 0;
     this.emit('progress', 0, ids.length);
     try {
-      await Promise.all(ids.map(async (id) => {
-        const session = this.sessions.get(id) ?? new Session({ shard: [id, total], rateLimiter: this.sessionRateLimiter });
+      await Promise.all(sessions.map(async (session) => {
         try {
           if (session.status !== 'ready') await session.connect(this);
         } finally {
-          this.#openGate(id);
+          this.#openGate(session);
         }
         this.emit('progress', ++ready, ids.length);
       }));
@@ -487,7 +498,7 @@ export class Client extends EventEmitter<ClientEvents> {
    * @param session - the session whose attempt failed
    */
   identifyAttemptFailed(session: Session): void {
-    this.#openGate(session.shard[0]);
+    this.#openGate(session);
     this.#leaveLine(session);
     if (this.#gatewayURLOption || !this.#gatewayInfo) return;
     const now = Date.now();
@@ -558,12 +569,12 @@ export class Client extends EventEmitter<ClientEvents> {
     const seam = new ReshardSeam(fresh);
     this.#seam = seam;
     try {
-      this.#planIdentifyOrder(range(count), await this.#maxConcurrency());
+      this.#planIdentifyOrder(fresh, await this.#maxConcurrency());
       await Promise.all(fresh.map(async (session) => {
         try {
           await session.connect(this);
         } finally {
-          this.#openGate(session.shard[0]);
+          this.#openGate(session);
         }
       }));
     } catch (err) {
@@ -677,39 +688,35 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   /**
-   * Within one `connect()`, a shard identifies only after the previous shard of its bucket key:
-   * keys may run in parallel, but each key's shards start in ascending order (protocol §4.2).
-   */
-  /**
    * Buckets start in order (protocol §4.2: with max_concurrency 16, shards 0–15 first, then
    * 16–31): each shard of a group opens its socket only once every shard of the group before
    * it has its identify slot, has failed an attempt or has given up: no slow socket lets a later
    * group overtake, and no shard that cannot connect holds up the rest of the bot.
    */
-  #planIdentifyOrder(ids: number[], maxConcurrency: number): void {
-    const groups = new Map<number, number[]>();
-    for (const id of [...ids].sort((a, b) => a - b)) {
-      const group = Math.floor(id / maxConcurrency);
+  #planIdentifyOrder(sessions: readonly Session[], maxConcurrency: number): void {
+    const groups = new Map<number, Session[]>();
+    for (const session of [...sessions].sort((a, b) => a.shard[0] - b.shard[0])) {
+      const group = Math.floor(session.shard[0] / maxConcurrency);
       const members = groups.get(group);
-      if (members) members.push(id);
-      else groups.set(group, [id]);
+      if (members) members.push(session);
+      else groups.set(group, [session]);
     }
     let previous: Promise<void> | undefined;
     for (const members of groups.values()) {
       const opened: Promise<void>[] = [];
-      for (const id of members) {
-        if (previous) this.#identifyGates.set(id, previous);
-        opened.push(new Promise<void>((resolve) => this.#gateOpeners.set(id, resolve)));
+      for (const session of members) {
+        if (previous) this.#identifyGates.set(session, previous);
+        opened.push(new Promise<void>((resolve) => this.#gateOpeners.set(session, resolve)));
       }
       previous = Promise.all(opened).then(() => {});
     }
   }
 
 
-  #openGate(shardId: number): void {
-    const open = this.#gateOpeners.get(shardId);
+  #openGate(session: Session): void {
+    const open = this.#gateOpeners.get(session);
     if (!open) return;
-    this.#gateOpeners.delete(shardId);
+    this.#gateOpeners.delete(session);
     open();
   }
 }
