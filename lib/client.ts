@@ -466,7 +466,10 @@ export class Client extends EventEmitter<ClientEvents> {
     const session = options.session ?? this.sessionForGuild(request.guild_id);
     if (!session) return Promise.reject(new SessionClosedError(0, `no session of this bot receives guild ${request.guild_id}`));
     const { signal, timeout } = options;
-    return this.#members.request(request, (event) => event.sendEvent(this, session, { signal }), { signal, timeout, shardId: session.shard[0] });
+    // Matchable from the moment its frame is handed over: Discord's answer (a RATE_LIMITED without
+    // a nonce names only the guild) can be read before the write completes.
+    const send = (event: RequestGuildMembers): Promise<void> => event.sendEvent(this, session, { signal, onWrite: () => this.#members.markSent(event.nonce!) });
+    return this.#members.request(request, send, { signal, timeout, shardId: session.shard[0] });
   }
 
   /** @internal Builds the Identify for one shard from the bot's options. */

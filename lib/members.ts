@@ -44,7 +44,7 @@ export interface CollectOptions {
   shardId?: number;
   /**
    * Milliseconds to wait for a chunk, counted from when {@link MemberChunkCollector.request}
-   * has written the request and again from each chunk (with `collect` alone, from the first chunk); then the result rejects with {@link MemberRequestTimeoutError}. Default
+   * has sent the request (`bot.requestGuildMembers`: handed it to the socket) and again from each chunk (with `collect` alone, from the first chunk); then the result rejects with {@link MemberRequestTimeoutError}. Default
    * {@link MEMBER_REQUEST_TIMEOUT_MS}; `Infinity` waits for ever.
    */
   timeout?: number;
@@ -80,9 +80,9 @@ interface Pending {
   /** Chunks by `chunk_index`; its length is the first `chunk_count` seen. */
   chunks: (GatewayGuildMembersChunkDispatchData | undefined)[] | undefined;
   received: number;
-  /** Written to the gateway (by {@link MemberChunkCollector.request}). */
+  /** Handed to the socket (see {@link MemberChunkCollector.markSent}). */
   sent: boolean;
-  /** Rejects the request when no chunk comes in time; armed once it is written. */
+  /** Rejects the request when no chunk comes in time; armed once it is sent. */
   timer: NodeJS.Timeout | undefined;
   readonly timeout: number;
   resolve(result: GuildMembersResult): void;
@@ -198,19 +198,30 @@ export class MemberChunkCollector {
    */
   async request(request: RequestGuildMembers, send: (event: RequestGuildMembers) => Promise<void>, options: CollectOptions = {}): Promise<GuildMembersResult> {
     const { event, result } = this.collect(request, options);
-    const sent = send(event).then(() => {
-      const entry = this.#pending.get(event.nonce!);
-      if (!entry) return;
-      entry.sent = true;
-      // A chunk may already have armed it (the dispatch can be read before the write callback runs).
-      entry.timer ??= this.#arm(event.nonce!, entry);
-    }, (error: unknown) => {
+    const sent = send(event).then(() => this.markSent(event.nonce!), (error: unknown) => {
       this.cancel(event.nonce!, error);
       throw error;
     });
     // Awaiting both at once keeps an early rejection of either from going unhandled.
     const [, members] = await Promise.all([sent, result]);
     return members;
+  }
+
+  /**
+   * @internal
+   * The request's frame was handed to the socket: from now on a `RATE_LIMITED` without a nonce
+   * for its guild may answer it, and its timeout runs. {@link request} calls it once `send`
+   * resolves, at the latest; the answer can be read earlier, before the write completes, so the
+   * client calls it as the frame is handed over. Calling it again changes nothing.
+   *
+   * @param nonce - the request's nonce
+   */
+  markSent(nonce: string): void {
+    const entry = this.#pending.get(nonce);
+    if (!entry || entry.sent) return;
+    entry.sent = true;
+    // A chunk may already have armed it (the dispatch can be read before the write callback runs).
+    entry.timer ??= this.#arm(nonce, entry);
   }
 
   /**

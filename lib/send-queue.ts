@@ -2,6 +2,7 @@
 interface Entry {
   readonly text: string;
   readonly signal: AbortSignal | undefined;
+  readonly onWrite: (() => void) | undefined;
   resolve(): void;
   reject(err: unknown): void;
   onAbort: (() => void) | undefined;
@@ -18,18 +19,18 @@ export class SendQueue {
   #head = 0;
   #pumping = false;
 
-  /** @param write - writes one frame; the pump awaits it before taking the next */
-  constructor(private readonly write: (text: string, signal: AbortSignal | undefined) => Promise<void>) {}
+  /** @param write - writes one frame (calling `onWrite` as it hands it to the socket); the pump awaits it before taking the next */
+  constructor(private readonly write: (text: string, signal: AbortSignal | undefined, onWrite: (() => void) | undefined) => Promise<void>) {}
 
   /** Frames waiting or in flight. */
   get size(): number {
     return this.#entries.length - this.#head;
   }
 
-  /** Queues a frame; resolves once it is written. */
-  push(text: string, signal: AbortSignal | undefined): Promise<void> {
+  /** Queues a frame; resolves once it is written. `onWrite` is handed to `write` with it. */
+  push(text: string, signal: AbortSignal | undefined, onWrite?: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const entry: Entry = { text, signal, resolve, reject, onAbort: undefined };
+      const entry: Entry = { text, signal, onWrite, resolve, reject, onAbort: undefined };
       if (signal) {
         entry.onAbort = () => {
           const index = this.#entries.indexOf(entry, this.#head);
@@ -52,7 +53,7 @@ export class SendQueue {
       const entry = this.#entries[this.#head];
       if (entry !== undefined) {
         try {
-          await this.write(entry.text, entry.signal);
+          await this.write(entry.text, entry.signal, entry.onWrite);
           entry.resolve();
         } catch (err) {
           entry.reject(err);

@@ -280,14 +280,14 @@ export class Session {
     }
     switch (event.op) {
       case GatewayOpcodes.Heartbeat:
-        this.#writeHeartbeat(text);
+        this.#writeHeartbeat(text, options?.onWrite);
         return Promise.resolve();
       case GatewayOpcodes.Identify:
       case GatewayOpcodes.Resume:
-        return this.#sendHandshake(text, options?.signal);
+        return this.#sendHandshake(text, options?.signal, options?.onWrite);
       default:
-        this.#queue ??= new SendQueue((text, signal) => this.#sendInOrder(text, signal));
-        return this.#queue.push(text, options?.signal);
+        this.#queue ??= new SendQueue((text, signal, onWrite) => this.#sendInOrder(text, signal, onWrite));
+        return this.#queue.push(text, options?.signal, options?.onWrite);
     }
   }
 
@@ -683,7 +683,7 @@ export class Session {
     });
   }
 
-  async #sendInOrder(text: string, signal: AbortSignal | undefined): Promise<void> {
+  async #sendInOrder(text: string, signal: AbortSignal | undefined, onWrite: (() => void) | undefined): Promise<void> {
     for (;;) {
       if (this.status !== 'ready') await this.#untilReady(signal);
       signal?.throwIfAborted();
@@ -705,28 +705,33 @@ export class Session {
       }
       // Aborted while the unit was granted: the caller was told no, so nothing may go out.
       if (signal?.aborted) throw signal.reason;
-      if (this.status === 'ready' && this.#conn === conn && conn.open) return this.#write(conn, text);
+      if (this.status === 'ready' && this.#conn === conn && conn.open) return this.#write(conn, text, onWrite);
       if (this.#closed) throw new SessionClosedError(this.shard[0]);
     }
   }
 
-  async #sendHandshake(text: string, signal: AbortSignal | undefined): Promise<void> {
+  async #sendHandshake(text: string, signal: AbortSignal | undefined, onWrite: (() => void) | undefined): Promise<void> {
     const conn = this.#conn;
     const bucket = this.#bucket;
     if (!conn || !bucket) throw new DisgateError(`Shard ${this.shard[0]}: no connection awaiting a handshake`);
     await this.rateLimiter.acquire(bucket, { signal });
     if (this.#conn !== conn || !conn.open) throw new DisgateError(`Shard ${this.shard[0]}: connection closed before the handshake`);
-    return this.#write(conn, text);
+    return this.#write(conn, text, onWrite);
   }
 
-  #writeHeartbeat(text: string): void {
+  #writeHeartbeat(text: string, onWrite: (() => void) | undefined): void {
     const conn = this.#conn;
     if (!conn?.open) return;
-    void this.#write(conn, text).catch(() => {});
+    void this.#write(conn, text, onWrite).catch(() => {});
   }
 
-  #write(conn: GatewayConnection, text: string): Promise<void> {
+  /**
+   * Hands a frame to the socket. `onWrite` runs first: the gateway's answer can be read before
+   * the write's promise settles, and whoever waits for that answer must expect it by then.
+   */
+  #write(conn: GatewayConnection, text: string, onWrite?: () => void): Promise<void> {
     this.#sendLog.record(Date.now());
+    onWrite?.();
     return conn.send(text);
   }
 }

@@ -9,6 +9,11 @@ import type { Session } from '../session.js';
 export interface SendOptions {
   /** Aborting before the frame is written withdraws it; nothing is sent. */
   signal?: AbortSignal;
+  /**
+   * @internal Called synchronously as the frame is handed to the socket, before the write
+   * completes: an answer can be read before the send's promise settles.
+   */
+  onWrite?: () => void;
 }
 
 /** Where a send event keeps its opcode: on the class, so it is never an own (serialized) field. */

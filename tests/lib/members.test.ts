@@ -175,6 +175,41 @@ describe('MemberChunkCollector', () => {
       await assert.rejects(byIds, /done/);
     });
 
+    it('without a nonce, answers a request marked sent (its frame handed to the socket) whose write has not completed', async () => {
+      const collector = new MemberChunkCollector();
+      const other = '41771983423143937';
+      const finish: Array<() => void> = [];
+      // Handed over, none of the writes completed: the answer can already be read.
+      const handedOver = (event: RequestGuildMembers): Promise<void> => {
+        collector.markSent(event.nonce!);
+        return new Promise<void>((resolve) => finish.push(resolve));
+      };
+      const byIds = collector.request(new RequestGuildMembers({ guild_id, user_ids: ['1'] }), handedOver);
+      const otherGuild = collector.request(new RequestGuildMembers({ guild_id: other, query: '', limit: 0 }), handedOver);
+      const limited = collector.request(all(), handedOver);
+      await Promise.resolve();
+      assert.equal(finish.length, 3);
+      assert.equal(collector.onRateLimited(rateLimited(undefined)), true);
+      await assert.rejects(limited, (e: unknown) => e instanceof RateLimitedError && e.retry_after === 29.5 && e.meta['guild_id'] === guild_id);
+      assert.equal(collector.size, 2, 'the user_ids request and the other guild\'s still wait');
+      for (const f of finish) f();
+      collector.cancelAll(new Error('done'));
+      await assert.rejects(byIds, /done/);
+      await assert.rejects(otherGuild, /done/);
+    });
+
+    it('without a nonce, leaves a whole-list request still waiting to be handed to the socket', async () => {
+      const collector = new MemberChunkCollector();
+      let finish!: () => void;
+      const queued = collector.request(all(), () => new Promise<void>((resolve) => { finish = resolve; }));
+      await Promise.resolve();
+      assert.equal(collector.onRateLimited(rateLimited(undefined)), false);
+      finish();
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(collector.onRateLimited(rateLimited(undefined)), true, 'once written, it is the answer\'s request');
+      await assert.rejects(queued, RateLimitedError);
+    });
+
     it('ignores other opcodes', () => {
       const collector = new MemberChunkCollector();
       const { event } = collector.collect(all());
@@ -301,6 +336,26 @@ describe('MemberChunkCollector', () => {
       assert.equal(outcome.error.nonce, nonce());
       assert.equal(collector.size, 0);
       assert.equal(collector.onChunk(chunk(nonce(), 0, 1, ['7'])), false, 'a late chunk belongs to nothing');
+    });
+
+    it('counts from the moment the request is marked sent, not from when its write completes', async () => {
+      mock.timers.enable({ apis: ['setTimeout'] });
+      const collector = new MemberChunkCollector();
+      let finish!: () => void;
+      const outcome: { error?: unknown } = {};
+      collector.request(all(), (event) => {
+        collector.markSent(event.nonce!);
+        return new Promise<void>((resolve) => { finish = resolve; });
+      }, { timeout: 1000 }).catch((error: unknown) => { outcome.error = error; });
+      mock.timers.tick(600);
+      finish();
+      await flush();
+      mock.timers.tick(399);
+      await flush();
+      assert.deepEqual(outcome, {});
+      mock.timers.tick(1);
+      await flush();
+      assert.ok(outcome.error instanceof MemberRequestTimeoutError, String(outcome.error));
     });
 
     it('counts again from every chunk, so a long answer is not cut off', async () => {

@@ -46,6 +46,20 @@ describe('SendQueue', () => {
     assert.deepEqual(written, ['a', 'c']);
   });
 
+  it('hands each frame\'s onWrite to the writer with that frame', async () => {
+    const calls: string[] = [];
+    const queue = new SendQueue(async (text, _signal, onWrite) => {
+      onWrite?.();
+      calls.push(text);
+    });
+    await Promise.all([
+      queue.push('a', undefined, () => calls.push('onWrite a')),
+      queue.push('b', undefined),
+      queue.push('c', undefined, () => calls.push('onWrite c')),
+    ]);
+    assert.deepEqual(calls, ['onWrite a', 'a', 'b', 'onWrite c', 'c']);
+  });
+
   it('a failed write rejects that frame only', async () => {
     const { queue, written, pending } = deferredWriter();
     const a = queue.push('a', undefined);

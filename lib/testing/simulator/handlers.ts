@@ -288,7 +288,7 @@ function onRequestGuildMembers(core: SimulatorCore, conn: SimulatorConnection, p
       const limited: GatewayRateLimitedDispatchData = {
         opcode: GatewayOpcodes.RequestGuildMembers,
         retry_after: waitMs / 1000,
-        meta: nonce === undefined ? { guild_id: guild.id } : { guild_id: guild.id, nonce },
+        meta: nonce === undefined || !core.options.rateLimitedNonce ? { guild_id: guild.id } : { guild_id: guild.id, nonce },
       };
       core.dispatch(session, 'RATE_LIMITED', limited);
       return;

@@ -66,6 +66,13 @@ export interface GatewaySimulatorOptions {
   reconnectCloseDelay?: number;
   /** Keep every frame in `frames`. Default true; turn off for benchmarks (the `frame` event still fires). */
   recordFrames?: boolean;
+  /**
+   * Whether a `RATE_LIMITED` answering a whole-list Request Guild Members carries the request's
+   * `nonce` in `meta` (a valid one; an invalid nonce is always dropped, as Discord does). Default
+   * true. Discord's types make `meta.nonce` optional: `false` checks how a client matches the
+   * answer by guild alone.
+   */
+  rateLimitedNonce?: boolean;
   /** Overrides of the bot user sent in READY (the application id is the user id). */
   user?: Partial<APIUser>;
 }
@@ -87,6 +94,7 @@ export interface ResolvedSimulatorOptions {
   replayBufferSize: number;
   reconnectCloseDelay: number;
   recordFrames: boolean;
+  rateLimitedNonce: boolean;
   user: APIUser;
 }
 
@@ -132,6 +140,7 @@ export function resolveOptions(options: GatewaySimulatorOptions): ResolvedSimula
     replayBufferSize: int('replayBufferSize', options.replayBufferSize, 10_000, 1),
     reconnectCloseDelay: int('reconnectCloseDelay', options.reconnectCloseDelay, 5000, 0),
     recordFrames: options.recordFrames ?? true,
+    rateLimitedNonce: options.rateLimitedNonce ?? true,
     user: {
       id: '1000000000000000001',
       username: 'Simulated Bot',

@@ -5,6 +5,7 @@
  */
 import { describe, it, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
+import { Socket } from 'node:net';
 import {
   Client, GatewayIntentBits, GatewayOpcodes, MemberRequestTimeoutError, MissingIntentError, PayloadTooLargeError, RateLimitedError, RequestChannelInfo,
   RequestGuildMembers, RequestSoundboardSounds, Session, SessionClosedError, UpdateStatusData, UpdateVoiceStateData,
@@ -32,6 +33,34 @@ function outcome(promise: Promise<void>): { state: 'pending' | 'sent' | 'rejecte
   const o: { state: 'pending' | 'sent' | 'rejected'; error?: unknown } = { state: 'pending' };
   promise.then(() => { o.state = 'sent'; }, (error: unknown) => { o.state = 'rejected'; o.error = error; });
   return o;
+}
+
+/**
+ * Delays the completion callbacks of writes on the client sockets connected to `port` (the
+ * bytes still go out at once), as when the kernel reports a write late: the answer to a frame
+ * can then be read before its write has completed. `restore` undoes it and runs the held callbacks.
+ */
+function holdWriteCallbacks(port: number): { held: () => number; restore: () => void } {
+  const proto = Socket.prototype as unknown as Record<string, unknown>;
+  const own = Object.prototype.hasOwnProperty.call(proto, 'write');
+  const original = proto['write'] as (...args: unknown[]) => boolean;
+  const held: Array<() => void> = [];
+  proto['write'] = function (this: Socket, ...args: unknown[]): boolean {
+    const last = args.length - 1;
+    const callback = args[last];
+    if (this.remotePort === port && typeof callback === 'function') {
+      args[last] = (...results: unknown[]): void => { held.push(() => (callback as (...r: unknown[]) => void)(...results)); };
+    }
+    return original.apply(this, args);
+  };
+  return {
+    held: () => held.length,
+    restore: () => {
+      if (own) proto['write'] = original;
+      else delete proto['write'];
+      for (const callback of held.splice(0)) callback();
+    },
+  };
 }
 
 /** Sends presences 0..n-1 and waits until the simulator has them: the bucket is then full at n = 116. */
@@ -316,6 +345,49 @@ describe('Request Guild Members through bot.requestGuildMembers', () => {
       assert.equal(sent(h.sim, { op: GatewayOpcodes.RequestGuildMembers }).length, written, 'refused unsent inside Discord\'s retry_after');
       await h.advance(11_000);
       assert.equal((await h.bot.requestGuildMembers(all())).members.length, 2500);
+    } finally {
+      await otherSession.disconnect();
+    }
+  });
+
+  it('Discord\'s RATE_LIMITED without a nonce, read before the request\'s write has completed, rejects it with RateLimitedError; other requests are answered', async () => {
+    h = await harness({ sim: { guilds: [{ members: 2500 }, { members: 50 }], rateLimitedNonce: false }, client: { intents } });
+    await h.session.connect(h.bot);
+    const [limited, open] = [h.sim.guilds[0]!, h.sim.guilds[1]!];
+    const all = (guild_id: string): RequestGuildMembers => new RequestGuildMembers({ guild_id, query: '', limit: 0 });
+    // Another process of the same bot asks first: Discord's window for the guild is closed.
+    const other = new Client({ token: TOKEN, intents, apiURL: h.sim.apiURL });
+    const otherSession = new Session({ shard: [0, 1] });
+    let connected = false;
+    void otherSession.connect(other).then(() => { connected = true; });
+    await h.advanceUntil(() => connected, 'the other process READY');
+    try {
+      await other.requestGuildMembers(all(limited.id), { session: otherSession });
+      await h.advance(10_000);
+      const settled = new Map<string, unknown>();
+      const track = (name: string, request: RequestGuildMembers): void => {
+        h!.bot.requestGuildMembers(request).then((r) => settled.set(name, r.members.length), (err: unknown) => settled.set(name, err));
+      };
+      const hold = holdWriteCallbacks(h.sim.port);
+      try {
+        track('whole list', all(limited.id));
+        await eventually(() => dispatched(h!.sim, 'RATE_LIMITED').length === 1, 'Discord\'s RATE_LIMITED');
+        await settle();
+        assert.ok(hold.held() > 0, 'the request\'s write has not completed when its answer is read');
+      } finally {
+        hold.restore();
+      }
+      assert.ok(!('nonce' in (dispatched(h.sim, 'RATE_LIMITED')[0]!.d as { meta: object }).meta), 'the answer carries no nonce');
+      // Requests the limit does not apply to, pending beside it, are answered as usual.
+      track('user_ids', new RequestGuildMembers({ guild_id: limited.id, user_ids: [limited.members[0]!.member.user.id] }));
+      track('other guild', all(open.id));
+      await h.advanceUntil(() => settled.size === 3, 'all three requests settled', { max: 180_000 });
+      const error = settled.get('whole list');
+      assert.ok(error instanceof RateLimitedError, `rejected with ${String(error)}`);
+      assert.equal((error.meta as { guild_id?: string }).guild_id, limited.id);
+      assert.ok(Math.abs(error.retry_after - 20) < 0.5, `Discord's retry_after: ${error.retry_after} s`);
+      assert.equal(settled.get('user_ids'), 1);
+      assert.equal(settled.get('other guild'), 50);
     } finally {
       await otherSession.disconnect();
     }

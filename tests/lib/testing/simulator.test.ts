@@ -468,6 +468,16 @@ describe('GatewaySimulator Request Guild Members (op 8)', () => {
     assert.equal(sim.connections, 1);
   });
 
+  it('with rateLimitedNonce: false, RATE_LIMITED names only the guild; chunks keep the nonce', async (t) => {
+    const sim = await simulator(t, { guilds: [{ members: 5 }], rateLimitedNonce: false });
+    const { client } = await ready(t, sim, { intents: GUILDS | GUILD_MEMBERS });
+    const guildId = sim.guilds[0]?.id;
+    client.send({ op: 8, d: { guild_id: guildId, query: '', limit: 0, nonce: 'n1' } });
+    assert.equal(data<{ nonce: string }>(await client.dispatch('GUILD_MEMBERS_CHUNK')).nonce, 'n1');
+    client.send({ op: 8, d: { guild_id: guildId, query: '', limit: 0, nonce: 'n2' } });
+    assert.deepEqual(data<{ meta: object }>(await client.dispatch('RATE_LIMITED')).meta, { guild_id: guildId });
+  });
+
   it('the 30 s window is per guild and ends after 30 s (fake Date)', async (t) => {
     t.mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
     const sim = await simulator(t, { guilds: [{ members: 5 }, { members: 5 }] });
