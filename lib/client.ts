@@ -12,7 +12,7 @@ import { MemberChunkCollector, type GuildMembersResult } from './members.js';
 import { MemberListCooldown } from './member-list-cooldown.js';
 import { RequestGuildMembers } from './events/request-guild-members.js';
 import { getJSON } from './http.js';
-import { ReshardSeam, MAX_HELD_DISPATCHES } from './sharding/reshard-seam.js';
+import { ReshardSeam, MAX_HELD_DISPATCHES, RESHARD_DRAIN_MS } from './sharding/reshard-seam.js';
 import { shardForGuild } from './sharding/shard-for-guild.js';
 import { DisgateError, FatalCloseError, InvalidOptionError, SessionClosedError, redactToken } from './errors.js';
 import { ALL_INTENTS, intentNames, INTENT_NAMES } from '../types/intents.js';
@@ -595,6 +595,9 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#seam = undefined;
     seam.release((event, payload, session) => this.deliver(event, payload, session));
     if (seam.dropped) this.reportError(new DisgateError(`Resharding held more than ${MAX_HELD_DISPATCHES} dispatches; ${seam.dropped} were dropped`));
+    // The new set's copies of what the old set delivered just before the swap may still be on their way.
+    this.#seam = seam;
+    setTimeout(() => { if (this.#seam === seam) this.#seam = undefined; }, RESHARD_DRAIN_MS).unref();
     await Promise.all(retired);
     this.emit('resharded', count);
   }
@@ -605,7 +608,7 @@ export class Client extends EventEmitter<ClientEvents> {
    * sessions may not: the key holds the running set's session)
    */
   attachSession(session: Session): boolean {
-    if (this.#seam?.isFresh(session)) return false;
+    if (this.#seam?.holds(session)) return false;
     this.sessions.set(session.shard[0], session);
     return true;
   }

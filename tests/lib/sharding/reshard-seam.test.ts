@@ -6,7 +6,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemorySessionStore, Session } from '../../../lib/index.js';
-import { ReshardSeam } from '../../../lib/sharding/reshard-seam.js';
+import { ReshardSeam, RESHARD_DRAIN_MS } from '../../../lib/sharding/reshard-seam.js';
 import { harness, type Harness } from '../../helpers/gateway.js';
 
 let h: Harness | undefined;
@@ -65,6 +65,36 @@ for (let trial = 0; trial < 3; trial++) {
     assert.equal(lost, 0, 'lost');
   });
 }
+
+it('after the swap, a late copy on the new set of what the old set delivered is dropped, for RESHARD_DRAIN_MS', async () => {
+  h = await harness({ sim: { shards: 1, maxConcurrency: 2, guilds: 2 }, client: { shards: 1 } });
+  const messages: Array<{ id: string; total: number }> = [];
+  h.bot.handle('MESSAGE_CREATE', (m, s) => { messages.push({ id: m.id, total: s.shard[1] }); });
+  let done = false;
+  h.bot.connect().then(() => { done = true; });
+  await h.advanceUntil(() => done, 'connect');
+  const oldSession = h.bot.sessions.get(0)!;
+  const guild = h.sim.guilds[0]!;
+  const early = h.sim.fixtures.message({ guild_id: guild.id });
+  const unmatched = h.sim.fixtures.message({ guild_id: guild.id });
+  let resharded = false;
+  h.bot.reshard(2).then(() => { resharded = true; });
+  // Only the old set gets these before the swap: their copies reach the new set after it.
+  h.sim.dispatch('MESSAGE_CREATE', early, { session: oldSession.id! });
+  h.sim.dispatch('MESSAGE_CREATE', unmatched, { session: oldSession.id! });
+  await h.advanceUntil(() => resharded, 'reshard');
+  assert.deepEqual(messages, [{ id: early.id, total: 1 }, { id: unmatched.id, total: 1 }]);
+  const owner = h.bot.sessionForGuild(guild.id)!;
+  const fresh = h.sim.fixtures.message({ guild_id: guild.id });
+  h.sim.dispatch('MESSAGE_CREATE', early, { session: owner.id! });
+  h.sim.dispatch('MESSAGE_CREATE', fresh, { session: owner.id! });
+  await h.advanceUntil(() => messages.length === 3, 'the new message');
+  assert.deepEqual(messages.slice(2), [{ id: fresh.id, total: 2 }], 'the late copy was dropped, the new message delivered');
+  await h.advance(RESHARD_DRAIN_MS);
+  h.sim.dispatch('MESSAGE_CREATE', unmatched, { session: owner.id! });
+  await h.advanceUntil(() => messages.length === 4, 'the copy after the drain');
+  assert.deepEqual(messages[3], { id: unmatched.id, total: 2 }, 'past the drain, nothing is filtered');
+});
 
 it('with a store, bot.reshard(2) starts new sessions (no resume of the running set\'s) and the store then holds them', async () => {
   const store = new MemorySessionStore();
@@ -132,6 +162,22 @@ describe('ReshardSeam', () => {
     seam.route('TYPING_START', { id: '7' }, fresh[0]!);
     seam.route('TYPING_START', { id: '7' }, fresh[0]!);
     assert.deepEqual(release(seam), ['TYPING_START 7 0']);
+  });
+
+  it('after release, the new set passes except copies of what the old set delivered, one for one', () => {
+    const seam = new ReshardSeam(fresh);
+    seam.route('MESSAGE_CREATE', { id: '1' }, oldSession);
+    seam.route('MESSAGE_CREATE', { id: '1' }, oldSession);
+    seam.route('MESSAGE_CREATE', { id: '2' }, oldSession);
+    assert.equal(seam.holds(fresh[0]!), true);
+    assert.deepEqual(release(seam), []);
+    assert.equal(seam.holds(fresh[0]!), false, 'nothing is held after the swap');
+    assert.equal(seam.route('MESSAGE_CREATE', { id: '1' }, fresh[0]!), false);
+    assert.equal(seam.route('MESSAGE_CREATE', { id: '1' }, fresh[1]!), false);
+    assert.equal(seam.route('MESSAGE_CREATE', { id: '1' }, fresh[0]!), true, 'a third copy is a new event');
+    assert.equal(seam.route('MESSAGE_CREATE', { id: '3' }, fresh[0]!), true);
+    assert.equal(seam.route('MESSAGE_CREATE', { id: '2' }, oldSession), true, 'a session outside the new set is not filtered');
+    assert.equal(seam.route('MESSAGE_CREATE', { id: '2' }, fresh[1]!), false);
   });
 
   it('remembers a bounded number of old-set dispatches, forgetting the oldest first', () => {
