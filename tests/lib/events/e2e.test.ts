@@ -271,6 +271,16 @@ describe('While reconnecting and after closing', () => {
 describe('Request Guild Members through bot.requestGuildMembers', () => {
   const intents = GatewayIntentBits.Guilds | GatewayIntentBits.GuildMembers;
 
+  /** Another process of the same bot, with its own READY session of the same shard. */
+  async function otherProcess(hh: Harness): Promise<{ other: Client; otherSession: Session }> {
+    const other = new Client({ token: TOKEN, intents, apiURL: hh.sim.apiURL });
+    const otherSession = new Session({ shard: [0, 1] });
+    let connected = false;
+    void otherSession.connect(other).then(() => { connected = true; });
+    await hh.advanceUntil(() => connected, 'the other process READY');
+    return { other, otherSession };
+  }
+
   it('a 2,500-member guild comes back whole in 3 chunks', async () => {
     h = await harness({ sim: { guilds: [{ members: 2500 }] }, client: { intents } });
     await h.session.connect(h.bot);
@@ -326,12 +336,7 @@ describe('Request Guild Members through bot.requestGuildMembers', () => {
     await h.session.connect(h.bot);
     const guild_id = h.sim.guilds[0]!.id;
     const all = (): RequestGuildMembers => new RequestGuildMembers({ guild_id, query: '', limit: 0 });
-    // Another process of the same bot, with its own session of the same shard.
-    const other = new Client({ token: TOKEN, intents, apiURL: h.sim.apiURL });
-    const otherSession = new Session({ shard: [0, 1] });
-    let connected = false;
-    void otherSession.connect(other).then(() => { connected = true; });
-    await h.advanceUntil(() => connected, 'the other process READY');
+    const { other, otherSession } = await otherProcess(h);
     try {
       await other.requestGuildMembers(all(), { session: otherSession });
       await h.advance(10_000);
@@ -356,11 +361,7 @@ describe('Request Guild Members through bot.requestGuildMembers', () => {
     const [limited, open] = [h.sim.guilds[0]!, h.sim.guilds[1]!];
     const all = (guild_id: string): RequestGuildMembers => new RequestGuildMembers({ guild_id, query: '', limit: 0 });
     // Another process of the same bot asks first: Discord's window for the guild is closed.
-    const other = new Client({ token: TOKEN, intents, apiURL: h.sim.apiURL });
-    const otherSession = new Session({ shard: [0, 1] });
-    let connected = false;
-    void otherSession.connect(other).then(() => { connected = true; });
-    await h.advanceUntil(() => connected, 'the other process READY');
+    const { other, otherSession } = await otherProcess(h);
     try {
       await other.requestGuildMembers(all(limited.id), { session: otherSession });
       await h.advance(10_000);
