@@ -158,12 +158,15 @@ export class RequestGuildMembers extends SendEvent<GatewayRequestGuildMembersDat
     } catch (err) {
       return Promise.reject(err);
     }
-    return super.deliver(bot, session, options).then(
-      () => bot.memberListCooldown.written(this.guild_id),
-      (err: unknown) => {
-        undo();
-        throw err;
-      },
-    );
+    // The window starts as the frame is handed to the socket: Discord's RATE_LIMITED may be read
+    // before the write completes, and must not then be replaced by a full window.
+    const onWrite = (): void => {
+      bot.memberListCooldown.written(this.guild_id);
+      options?.onWrite?.();
+    };
+    return super.deliver(bot, session, { ...options, onWrite }).catch((err: unknown) => {
+      undo();
+      throw err;
+    });
   }
 }

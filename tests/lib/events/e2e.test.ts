@@ -394,6 +394,35 @@ describe('Request Guild Members through bot.requestGuildMembers', () => {
     }
   });
 
+  it('Discord\'s retry_after, read before the request\'s write has completed, is the guild\'s window: a request after it goes out', async () => {
+    h = await harness({ sim: { guilds: [{ members: 60 }] }, client: { intents } });
+    await h.session.connect(h.bot);
+    const guild_id = h.sim.guilds[0]!.id;
+    const all = (): RequestGuildMembers => new RequestGuildMembers({ guild_id, query: '', limit: 0 });
+    const { other, otherSession } = await otherProcess(h);
+    try {
+      await other.requestGuildMembers(all(), { session: otherSession });
+      await h.advance(10_000);
+      let first: unknown;
+      const hold = holdWriteCallbacks(h.sim.port);
+      try {
+        h.bot.requestGuildMembers(all()).then(() => { first = 'answered'; }, (err: unknown) => { first = err; });
+        await eventually(() => dispatched(h!.sim, 'RATE_LIMITED').length === 1, 'Discord\'s RATE_LIMITED');
+        await settle();
+        assert.ok(hold.held() > 0, 'the request\'s write has not completed when its answer is read');
+      } finally {
+        hold.restore();
+      }
+      await h.advanceUntil(() => first !== undefined, 'the first request settled');
+      assert.ok(first instanceof RateLimitedError, `rejected with ${String(first)}`);
+      // The write completing afterwards must not restart a full 30 s window over Discord's 20 s.
+      await h.advance(Math.ceil(first.retry_after * 1000) + 1500);
+      assert.equal((await h.bot.requestGuildMembers(all())).members.length, 60);
+    } finally {
+      await otherSession.disconnect();
+    }
+  });
+
   it('a request Discord never answers (a guild the session does not hold) rejects with MemberRequestTimeoutError', async () => {
     h = await harness({ sim: { guilds: [{ members: 50 }] }, client: { intents } });
     await h.session.connect(h.bot);
