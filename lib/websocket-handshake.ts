@@ -56,13 +56,20 @@ function answerProblem(head: string, key: string): string | undefined {
   if (status === null) return `Not an HTTP answer to the handshake: ${JSON.stringify(lines[0]!.slice(0, 80))}`;
   if (status[1] !== '101') return `Unexpected server response: ${status[1]} ${status[2] ?? ''}`.trimEnd();
   const headers = new Map<string, string>();
+  let last = '';
   for (let i = 1; i < lines.length; i++) {
-    const colon = lines[i]!.indexOf(':');
-    if (colon <= 0) return `Malformed header line in the handshake answer: ${JSON.stringify(lines[i]!.slice(0, 80))}`;
-    const name = lines[i]!.slice(0, colon).trim().toLowerCase();
-    const value = lines[i]!.slice(colon + 1).trim();
-    const earlier = headers.get(name);
-    headers.set(name, earlier === undefined ? value : `${earlier}, ${value}`);
+    const line = lines[i]!;
+    // A line starting with a space or tab continues the previous header (RFC 9112 §5.2 obs-fold).
+    if ((line.startsWith(' ') || line.startsWith('\t')) && last !== '') {
+      headers.set(last, `${headers.get(last)!} ${line.trim()}`.trim());
+      continue;
+    }
+    const colon = line.indexOf(':');
+    if (colon <= 0) return `Malformed header line in the handshake answer: ${JSON.stringify(line.slice(0, 80))}`;
+    last = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    const earlier = headers.get(last);
+    headers.set(last, earlier === undefined ? value : `${earlier}, ${value}`);
   }
   if (headers.get('upgrade')?.toLowerCase() !== 'websocket') return 'Invalid Upgrade header in the handshake answer';
   if (!/(?:^|,)\s*upgrade\s*(?:,|$)/i.test(headers.get('connection') ?? '')) return 'Invalid Connection header in the handshake answer';

@@ -49,6 +49,14 @@ describe('WebSocketHandshake', () => {
     assert.equal(handshake.read(answer, headLength - 1, headLength), headLength);
   });
 
+  test('a header folded over two lines (obs-fold) is read as one', () => {
+    const handshake = new WebSocketHandshake();
+    const key = /\r\nSec-WebSocket-Key: (\S+)\r\n/.exec(handshake.request(URL_))![1]!;
+    const accept = createHash('sha1').update(key + GUID).digest('base64');
+    const answer = Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: keep-alive,\r\n\t Upgrade\r\nSec-WebSocket-Accept:\r\n ${accept}\r\n\r\n`, 'latin1');
+    assert.equal(handshake.read(answer, 0, answer.length), answer.length);
+  });
+
   test('a refused answer is a sentence, not an offset', () => {
     const handshake = new WebSocketHandshake();
     handshake.request(URL_);
