@@ -12,7 +12,7 @@ import { MemberChunkCollector, type GuildMembersResult } from './members.js';
 import { MemberListCooldown } from './member-list-cooldown.js';
 import { RequestGuildMembers } from './events/request-guild-members.js';
 import { getJSON } from './http.js';
-import { ReshardSeam, MAX_HELD_DISPATCHES, RESHARD_DRAIN_MS } from './sharding/reshard-seam.js';
+import { ReshardSeam, MAX_HELD_DISPATCHES } from './sharding/reshard-seam.js';
 import { shardForGuild } from './sharding/shard-for-guild.js';
 import { DisgateError, FatalCloseError, InvalidOptionError, SessionClosedError, redactToken } from './errors.js';
 import { ALL_INTENTS, intentNames, INTENT_NAMES } from '../types/intents.js';
@@ -392,6 +392,7 @@ export class Client extends EventEmitter<ClientEvents> {
     if (total !== undefined) await this.rateLimiter.acquire({ id: 'session-start', limit: total, interval: DAY_MS }, { signal });
     await this.rateLimiter.acquire({ id: `identify:${shardId % maxConcurrency}`, limit: 1, interval: IDENTIFY_INTERVAL_MS }, { signal });
     if (session) {
+      this.#seam?.identifying(session);
       this.#openGate(session);
       this.#leaveLine(session);
     }
@@ -511,7 +512,11 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** @internal Hands one dispatch to its handlers; the hottest path of the library. */
   deliver(event: string, payload: unknown, session: Session): void {
-    if (this.#seam !== undefined && !this.#seam.route(event, payload, session)) return;
+    const seam = this.#seam;
+    if (seam !== undefined) {
+      if (seam.finished) this.#seam = undefined;
+      else if (!seam.route(event, payload, session)) return;
+    }
     if (this.#members.size !== 0) this.#routeToMembers(event, payload);
     const any = this.#anyListeners;
     for (let i = 0; i < any.length; i++) {
@@ -569,7 +574,8 @@ export class Client extends EventEmitter<ClientEvents> {
     const count = total ?? (await this.getGatewayBot({ fresh: true })).shards;
     this.debug(`resharding to ${count} shards`);
     const fresh = range(count).map((id) => new Session({ shard: [id, count], rateLimiter: this.sessionRateLimiter }));
-    const seam = new ReshardSeam(fresh);
+    const previous = this.#seam;
+    const seam = new ReshardSeam(fresh, {}, previous);
     this.#seam = seam;
     try {
       this.#planIdentifyOrder(fresh, await this.#maxConcurrency());
@@ -581,7 +587,7 @@ export class Client extends EventEmitter<ClientEvents> {
         }
       }));
     } catch (err) {
-      this.#seam = undefined;
+      this.#seam = previous?.finished === false ? previous : undefined;
       // retire() leaves the store alone: its keys hold the old set's sessions, which keep running.
       await Promise.all(fresh.map((s) => s.retire()));
       throw err;
@@ -597,7 +603,6 @@ export class Client extends EventEmitter<ClientEvents> {
     if (seam.dropped) this.reportError(new DisgateError(`Resharding held more than ${MAX_HELD_DISPATCHES} dispatches; ${seam.dropped} were dropped`));
     // The new set's copies of what the old set delivered just before the swap may still be on their way.
     this.#seam = seam;
-    setTimeout(() => { if (this.#seam === seam) this.#seam = undefined; }, RESHARD_DRAIN_MS).unref();
     await Promise.all(retired);
     this.emit('resharded', count);
   }
