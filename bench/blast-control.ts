@@ -12,16 +12,21 @@ export class BlastServer {
     private readonly child: ChildProcess,
     /** The loopback port it listens on (HTTP and WebSocket). */
     readonly port: number,
+    /** Whether it speaks TLS (`https://`, `wss://`). */
+    readonly tls: boolean,
   ) {}
 
   /**
    * Forks `<outDir>/bench/blast-server.js` and waits until it listens.
    *
    * @param outDir - the transpiled tree from {@link buildBench}
+   * @param tls - PEM files of a key and certificate for 127.0.0.1: serve TLS, as Discord does
    * @throws Error when the server exits before listening
    */
-  static async start(outDir: string): Promise<BlastServer> {
+  static async start(outDir: string, tls?: { key: string; cert: string }): Promise<BlastServer> {
+    const env = tls ? { ...process.env, BLAST_TLS_KEY: tls.key, BLAST_TLS_CERT: tls.cert } : process.env;
     const child = fork(join(outDir, 'bench', 'blast-server.js'), [], {
+      env,
       execPath: process.execPath,
       execArgv: ['--max-old-space-size=4096'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -32,14 +37,14 @@ export class BlastServer {
         if (isRecord(message) && message.type === 'listening' && typeof message.port === 'number') resolve(message.port);
       });
     });
-    return new BlastServer(child, port);
+    return new BlastServer(child, port, tls !== undefined);
   }
 
   /** Where contenders connect, for one compression. */
   target(compression: Compression, intents: number): Target {
     return {
-      gatewayURL: `ws://127.0.0.1:${this.port}`,
-      apiURL: `http://127.0.0.1:${this.port}/api/v10`,
+      gatewayURL: `${this.tls ? 'wss' : 'ws'}://127.0.0.1:${this.port}`,
+      apiURL: `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}/api/v10`,
       token: 'bench-token',
       intents,
       compression,

@@ -16,7 +16,9 @@
  * answers with {@link ServerNotice}s. Run by hand (`node .bench-out/bench/blast-server.js`) it
  * listens on a free port, prints it, and blasts 1000 MESSAGE_CREATE per connection.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { Socket } from 'node:net';
 import zlib from 'node:zlib';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -215,9 +217,14 @@ function notify(notice: ServerNotice): void {
   if (process.send) process.send(notice);
 }
 
-const server = http.createServer((req, res) => {
+/** TLS (`wss://`, as Discord's gateway) when the runner passes a key and certificate for 127.0.0.1. */
+const tls = process.env.BLAST_TLS_KEY && process.env.BLAST_TLS_CERT
+  ? { key: readFileSync(process.env.BLAST_TLS_KEY), cert: readFileSync(process.env.BLAST_TLS_CERT) }
+  : undefined;
+
+function answer(req: http.IncomingMessage, res: http.ServerResponse): void {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  const url = `ws://127.0.0.1:${port()}`;
+  const url = gatewayURL();
   const routes: Readonly<Record<string, unknown>> = {
     '/api/v10/gateway': { url },
     '/api/v10/gateway/bot': {
@@ -232,7 +239,9 @@ const server = http.createServer((req, res) => {
     return;
   }
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-});
+}
+
+const server = tls ? https.createServer(tls, answer) : http.createServer(answer);
 
 const wss = new WebSocketServer({ server, perMessageDeflate: false, maxPayload: 64 * 1024 });
 wss.on('connection', (ws, req) => {
@@ -242,8 +251,12 @@ wss.on('connection', (ws, req) => {
     ws.close(4000, `unknown compress=${compress}`);
     return;
   }
-  new GatewayConnection(ws, req.socket, compress, scenario, bodies, `ws://127.0.0.1:${port()}`);
+  new GatewayConnection(ws, req.socket, compress, scenario, bodies, gatewayURL());
 });
+
+function gatewayURL(): string {
+  return `${tls ? 'wss' : 'ws'}://127.0.0.1:${port()}`;
+}
 
 function port(): number {
   const address = server.address();
@@ -261,5 +274,5 @@ process.on('disconnect', () => process.exit(0));
 
 server.listen(0, '127.0.0.1', () => {
   if (process.send) notify({ type: 'listening', port: port() });
-  else console.log(`blast server on ws://127.0.0.1:${port()} (1000 MESSAGE_CREATE per connection)`);
+  else console.log(`blast server on ${gatewayURL()} (1000 MESSAGE_CREATE per connection)`);
 });

@@ -40,6 +40,8 @@ const HELP = `usage: npm run bench -- [options]
   --settle MS          idle time before memory is read (default 5000; --quick 2500)
   --heartbeat MS       heartbeat interval announced to idle sessions (default 2000)
   --sends N            sends per send-path run (default 20000; --quick 5000)
+  --tls                serve wss:// and https:// as Discord does (a self-signed certificate
+                       for 127.0.0.1 from tests/fixtures/tls, trusted through NODE_EXTRA_CA_CERTS)
   --out FILE           also write the report (Markdown) to FILE
   --check              CI gate: ingest only, raw and disgate, --quick workloads; exit 1 if
                        disgate's events/s < --threshold x raw's in any case (after a retry)
@@ -49,6 +51,7 @@ const HELP = `usage: npm run bench -- [options]
 /** Parsed command line. */
 interface RunOptions {
   runs: number;
+  tls: boolean;
   quick: boolean;
   only: BenchName[];
   contenders: string[];
@@ -87,7 +90,7 @@ function parseOptions(argv: string[]): RunOptions | undefined {
       runs: { type: 'string' }, quick: { type: 'boolean' }, only: { type: 'string' }, contenders: { type: 'string' },
       compressions: { type: 'string' }, kinds: { type: 'string' }, messages: { type: 'string' }, guilds: { type: 'string' },
       sessions: { type: 'string' }, settle: { type: 'string' }, heartbeat: { type: 'string' }, sends: { type: 'string' },
-      out: { type: 'string' }, check: { type: 'boolean' }, threshold: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      out: { type: 'string' }, check: { type: 'boolean' }, tls: { type: 'boolean' }, threshold: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return undefined;
@@ -98,6 +101,7 @@ function parseOptions(argv: string[]): RunOptions | undefined {
   if (!contenders.includes('raw')) contenders.unshift('raw');
   return {
     runs: Math.round(positive('runs', values.runs, quick ? 3 : 5)),
+    tls: values.tls === true,
     quick,
     only: list('only', values.only, BENCHES, BENCHES),
     contenders,
@@ -138,7 +142,14 @@ async function main(): Promise<number> {
   if (!HAS_ZSTD) print('> this Node has no zstd in node:zlib: zstd-stream cases are skipped\n');
 
   const outDir = await buildBench(ROOT);
-  const server = await BlastServer.start(outDir);
+  let tls: { key: string; cert: string } | undefined;
+  if (options.tls) {
+    tls = { key: join(ROOT, 'tests/fixtures/tls/localhost-key.pem'), cert: join(ROOT, 'tests/fixtures/tls/localhost-cert.pem') };
+    // Read by every child at its start: the contenders verify the server's certificate as they would Discord's.
+    process.env.NODE_EXTRA_CA_CERTS = tls.cert;
+    print('> over TLS: `wss://` and `https://` on 127.0.0.1, as Discord serves its gateway\n');
+  }
+  const server = await BlastServer.start(outDir, tls);
   const stop = (): void => {
     server.stop();
     void removeBuild(outDir).finally(() => process.exit(130));

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -221,23 +222,9 @@ async function until(predicate: () => boolean, what: string): Promise<void> {
   assert.fail(`timed out waiting for ${what}`);
 }
 
-/** A throwaway self-signed certificate for localhost (test only; valid until 2126). */
-const TLS_KEY = `-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg4FE3G2eBGAJSYte1
-KDgpXr7LFpQ9r8Sk7aKSD6CSM1GhRANCAATPWyKaEEF63lRijPftMjAstrjuNe62
-QY9C3Q29ot4W0tMk4KbOphslJAcPeq9hFq3ZwPKlxyg0jaUsTC+c6HUF
------END PRIVATE KEY-----`;
-const TLS_CERT = `-----BEGIN CERTIFICATE-----
-MIIBmjCCAUGgAwIBAgIUTaGWk7Cvi+SEBr534GxWIHV2+R4wCgYIKoZIzj0EAwIw
-FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyNjIwNTIxN1oYDzIxMjYxMTAy
-MjA1MjE3WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
-PQMBBwNCAATPWyKaEEF63lRijPftMjAstrjuNe62QY9C3Q29ot4W0tMk4KbOphsl
-JAcPeq9hFq3ZwPKlxyg0jaUsTC+c6HUFo28wbTAdBgNVHQ4EFgQU9xkZEYpCJwB3
-9ao6XtRNh8XpsacwHwYDVR0jBBgwFoAU9xkZEYpCJwB39ao6XtRNh8XpsacwDwYD
-VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARgglsb2NhbGhvc3SHBH8AAAEwCgYIKoZI
-zj0EAwIDRwAwRAIgfVRH/fURy8QpsM/4VyCRnIQx/Pzfh/0FlLWhUzrfh7YCIE8z
-+spqgacTNJtBcsI3KdlIjzHcL9/AWSN+0MMcSG2L
------END CERTIFICATE-----`;
+/** A throwaway self-signed certificate for localhost and 127.0.0.1 (test only; valid until 2126). */
+const TLS_KEY = readFileSync(new URL('../fixtures/tls/localhost-key.pem', import.meta.url), 'utf8');
+const TLS_CERT = readFileSync(new URL('../fixtures/tls/localhost-cert.pem', import.meta.url), 'utf8');
 
 /** A ws server behind TLS with the self-signed certificate; records the SNI name of each connection. */
 async function wssServer(): Promise<{ url: string; names: string[]; next(): Promise<ServerSocket> }> {
