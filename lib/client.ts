@@ -12,7 +12,7 @@ import { MemberChunkCollector, type GuildMembersResult } from './members.js';
 import { MemberListCooldown } from './member-list-cooldown.js';
 import { RequestGuildMembers } from './events/request-guild-members.js';
 import { getJSON } from './http.js';
-import { ReshardSeam, MAX_HELD_DISPATCHES } from './sharding/reshard-seam.js';
+import { ReshardSeam } from './sharding/reshard-seam.js';
 import { shardForGuild } from './sharding/shard-for-guild.js';
 import { DisgateError, FatalCloseError, InvalidOptionError, SessionClosedError, redactToken } from './errors.js';
 import { ALL_INTENTS, intentNames, INTENT_NAMES } from '../types/intents.js';
@@ -203,6 +203,10 @@ export class Client extends EventEmitter<ClientEvents> {
   /** A reshard in progress: its new sessions connect, but are not yet in `sessions`. */
   #seam: ReshardSeam | undefined;
   #resharding: Promise<void> | undefined;
+  /** The new set of a reshard until its swap: `close()` ends it too. */
+  #starting: readonly Session[] | undefined;
+  /** Wakes whoever waits for a session to become ready or end (a reshard before its swap). */
+  #sessionChanged: (() => void)[] = [];
   readonly #members = new MemberChunkCollector();
 
   /**
@@ -438,6 +442,8 @@ export class Client extends EventEmitter<ClientEvents> {
    * side, any other code leaves them resumable (with a store, by another process)
    */
   async close(code = 1000): Promise<void> {
+    // A reshard in progress is abandoned: its sessions would otherwise take over after the close.
+    for (const session of this.#starting ?? []) void session.retire('the client was closed');
     const sessions = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.all(sessions.map((s) => s.disconnect(code)));
@@ -555,12 +561,13 @@ export class Client extends EventEmitter<ClientEvents> {
   /**
    * Replaces the running shard set with `total` shards (default: the count `GET /gateway/bot`
    * recommends now): starts the new set beside the old one, swaps once every new session is
-   * READY, then closes the old set. Dispatches of the new set are held back until the swap and
-   * then delivered unless the old set already delivered the same event, so handlers see each
-   * event once whichever set received it.
+   * READY at the same moment, then closes the old set. While both run, each event is delivered
+   * by whichever set has it first and the other set's copy is dropped, so handlers see each
+   * event once. `close()` abandons a reshard in progress.
    *
    * @param total - the new shard count; default the count `GET /gateway/bot` recommends
-   * @throws the first new session's connection error; the old set keeps running then
+   * @throws the first new session's connection error, or `SessionClosedError` when a new session
+   * ends before the swap or `close()` is called; the old set keeps running then (unless closed)
    */
   reshard(total?: number): Promise<void> {
     this.#resharding ??= this.#reshard(total).finally(() => { this.#resharding = undefined; });
@@ -577,6 +584,7 @@ export class Client extends EventEmitter<ClientEvents> {
     const previous = this.#seam;
     const seam = new ReshardSeam(fresh, {}, previous);
     this.#seam = seam;
+    this.#starting = fresh;
     try {
       this.#planIdentifyOrder(fresh, await this.#maxConcurrency());
       await Promise.all(fresh.map(async (session) => {
@@ -586,23 +594,29 @@ export class Client extends EventEmitter<ClientEvents> {
           this.#openGate(session);
         }
       }));
+      // Every new session READY at the same moment: one that lost its session since would leave
+      // its guilds without a session after the swap.
+      for (;;) {
+        const ended = fresh.find((s) => s.status === 'closed');
+        if (ended) throw new SessionClosedError(ended.shard[0], 'a session of the new set ended before the swap');
+        if (fresh.every((s) => s.status === 'ready')) break;
+        await new Promise<void>((resolve) => this.#sessionChanged.push(resolve));
+      }
     } catch (err) {
       this.#seam = previous?.finished === false ? previous : undefined;
       // retire() leaves the store alone: its keys hold the old set's sessions, which keep running.
       await Promise.all(fresh.map((s) => s.retire()));
       throw err;
+    } finally {
+      this.#starting = undefined;
     }
     const old = [...this.sessions.values()];
     this.sessions.clear();
     for (const session of fresh) this.sessions.set(session.shard[0], session);
     this.shards = count;
-    // In one turn: the old set stops delivering, then the new set's held dispatches go out.
+    // In one turn: the old set stops delivering; the seam then drops only the new set's late copies.
     const retired = old.map((s) => s.retire());
-    this.#seam = undefined;
-    seam.release((event, payload, session) => this.deliver(event, payload, session));
-    if (seam.dropped) this.reportError(new DisgateError(`Resharding held more than ${MAX_HELD_DISPATCHES} dispatches; ${seam.dropped} were dropped`));
-    // The new set's copies of what the old set delivered just before the swap may still be on their way.
-    this.#seam = seam;
+    seam.swap();
     await Promise.all(retired);
     this.emit('resharded', count);
   }
@@ -613,7 +627,7 @@ export class Client extends EventEmitter<ClientEvents> {
    * sessions may not: the key holds the running set's session)
    */
   attachSession(session: Session): boolean {
-    if (this.#seam?.holds(session)) return false;
+    if (this.#seam?.isStarting(session)) return false;
     this.sessions.set(session.shard[0], session);
     return true;
   }
@@ -621,6 +635,7 @@ export class Client extends EventEmitter<ClientEvents> {
   /** @internal Called when a session ends for good, with the reason. */
   sessionEnded(session: Session, error: Error): void {
     this.#leaveLine(session);
+    this.#notifySessionChanged();
     this.#members.cancelAll(new SessionClosedError(session.shard[0], error.message), session.shard[0]);
     if (this.#isShardingRequired(error)) {
       this.reshard().catch((err: unknown) => this.reportError(err, session));
@@ -633,11 +648,19 @@ export class Client extends EventEmitter<ClientEvents> {
       this.#members.cancelSent(new SessionClosedError(session.shard[0], 'a new session replaced the one the request was sent on'), session.shard[0]);
     }
     this.emit('ready', session, how);
+    this.#notifySessionChanged();
+  }
+
+  #notifySessionChanged(): void {
+    if (this.#sessionChanged.length === 0) return;
+    for (const wake of this.#sessionChanged.splice(0)) wake();
   }
 
   /** @internal */
   sessionClosed(event: SessionCloseEvent, session: Session): void {
     this.debug(`[shard ${event.shard}] closed ${event.code} ${event.reason}; reconnect=${event.reconnect} resumable=${event.resumable}`);
+    // Discord sends a session that must identify again nothing until it has.
+    if (!event.resumable) this.#seam?.lost(session);
     this.emit('close', event, session);
   }
 

@@ -252,14 +252,16 @@ export class Session {
   }
 
   /**
-   * Ends a session replaced by a reshard: closes with 1000 (Discord frees it) but leaves the
-   * store alone, since the new session of the same shard id already saves under that key.
+   * Ends a session replaced by a reshard, or one of a reshard abandoned: closes with 1000
+   * (Discord frees it) but leaves the store alone, since the other session of the same shard id
+   * saves under that key.
    *
+   * @param reason - why, for the `SessionClosedError` it ends with
    * @internal
    */
-  async retire(): Promise<void> {
+  async retire(reason = 'replaced by a reshard'): Promise<void> {
     if (this.status === 'closed' || this.status === 'idle') return;
-    this.#end(new SessionClosedError(this.shard[0], 'replaced by a reshard'), 1000);
+    this.#end(new SessionClosedError(this.shard[0], reason), 1000);
   }
 
   /**

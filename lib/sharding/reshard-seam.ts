@@ -2,34 +2,21 @@ import { createHash } from 'node:crypto';
 import type { Session } from '../session.js';
 import { shardForGuild } from './shard-for-guild.js';
 
-/** A dispatch a new shard set received before the swap. */
-interface Held {
-  readonly event: string;
-  readonly payload: unknown;
-  readonly session: Session;
-}
-
-/** How many held dispatches a reshard keeps before it reports and drops the oldest. */
-export const MAX_HELD_DISPATCHES = 100_000;
-
 /**
- * How many of the old set's dispatches a reshard remembers to recognise their copies among the
- * held ones. Past it the oldest are forgotten: the copies of those, if still held, were received
- * long before the swap and are the oldest held too.
+ * How many dispatches of one set a reshard remembers, waiting for their copies from the other
+ * set. Past it the oldest are forgotten (their copies, should they still come, go through).
  */
 export const MAX_REMEMBERED_DISPATCHES = 200_000;
 
 /**
- * How long after the swap the new set's dispatches are still checked against what the old set
- * delivered. Both sets get each event on their own socket, so a copy the old set delivered just
- * before the swap can reach the new set just after it; this covers that skew.
+ * How long a dispatch one set delivered waits for its copy from the other set. Both sets get an
+ * event on their own socket, so one copy can trail the other; a copy later than this is taken
+ * for a new event. It is also how long the seam outlives the swap.
  */
 export const RESHARD_DRAIN_MS = 10_000;
 
 /** Bounds of a {@link ReshardSeam}. */
 export interface ReshardSeamLimits {
-  /** Default {@link MAX_HELD_DISPATCHES}. */
-  maxHeld?: number;
   /** Default {@link MAX_REMEMBERED_DISPATCHES}. */
   maxRemembered?: number;
 }
@@ -44,40 +31,47 @@ const CONNECTION_EVENTS: ReadonlySet<string> = new Set([
 /** Dispatches whose guild is their `id`; the others name it `guild_id`, and those with neither go to shard 0. */
 const GUILD_IS_ID: ReadonlySet<string> = new Set(['GUILD_CREATE', 'GUILD_UPDATE', 'GUILD_DELETE']);
 
+/** A remembered dispatch: how many copies are still due, and when it was first delivered. */
+interface Remembered {
+  count: number;
+  readonly at: number;
+}
+
+/** Dispatches one set delivered, in delivery order (Map order), by digest. */
+type Ledger = Map<string, Remembered>;
+
 /**
- * The seam between two shard sets during a reshard. Until the swap the old set delivers as
- * usual and the new set's dispatches are held. At the swap the held ones are delivered unless
- * the old set already delivered the same event (same name and payload), and for
- * {@link RESHARD_DRAIN_MS} after it the new set's late copies of what the old set delivered are
- * dropped too. Discord sends an event to both sets once the new session of its guild has
- * identified, and before that to the old set only, so the old set's dispatches are remembered
- * only from then on: an event that merely repeats an earlier one's payload (a reaction added
- * again) is not taken for a copy. Only used while resharding, so its cost (one serialization
- * per dispatch) never touches the normal path.
+ * The seam between two shard sets during a reshard. While both run, Discord sends an event to
+ * both sets once the new session of its guild has identified (before that, to the old set
+ * only): whichever set delivers an event first delivers it, and the other set's copy, arriving
+ * within {@link RESHARD_DRAIN_MS}, is dropped. The same name and payload make the same event.
+ * After the swap the old set is gone, and the new set's late copies of what the old set
+ * delivered are still dropped until they are due no more. Only used while resharding, so its
+ * cost (one serialization per dispatch) never touches the normal path.
+ *
+ * Old-set events are remembered only once their guild's new session has identified, and until
+ * it loses that session: of anything earlier, no copy comes, so an event that merely repeats an
+ * earlier one's payload (a reaction added again) is never taken for a copy.
  */
 export class ReshardSeam {
   readonly #fresh: ReadonlySet<Session>;
   /** The new set by shard id, and its shard count: which new session gets a guild's events. */
   readonly #freshByShard = new Map<number, Session>();
   readonly #total: number;
-  /** New sessions that have their identify slot: Discord sends them their guilds' events. */
+  /** New sessions whose current session Discord sends their guilds' events to. */
   readonly #identified = new Set<Session>();
-  /** Digests of the old set's dispatches (fixed size, whatever the payload's), with counts. */
-  readonly #seenOld = new Map<string, number>();
-  readonly #maxHeld: number;
+  /** What the old set delivered, waiting for the new set's copies. */
+  readonly #oldLedger: Ledger = new Map();
+  /** What the new set delivered, waiting for the old set's copies (until the swap). */
+  readonly #newLedger: Ledger = new Map();
   readonly #maxRemembered: number;
-  /** A seam still draining when this reshard began: its set is this one's old set. */
+  /** A seam still draining when this reshard began: its new set is this one's old set. */
   #previous: ReshardSeam | undefined;
-  #held: Held[] = [];
-  /** Index of the oldest held dispatch still kept: dropping at the bound costs no array shift. */
-  #heldHead = 0;
-  #dropped = 0;
-  /** Epoch ms until which the new set's copies are checked; 0 until {@link release}. */
-  #drainUntil = 0;
+  #swapped = false;
 
   /**
    * @param fresh - the new set's sessions
-   * @param limits - bounds on what is held and remembered
+   * @param limits - bounds on what is remembered
    * @param previous - the seam of a reshard still draining, whose new set is this one's old set
    */
   constructor(fresh: Iterable<Session>, limits: ReshardSeamLimits = {}, previous?: ReshardSeam) {
@@ -88,69 +82,62 @@ export class ReshardSeam {
       total = session.shard[1];
     }
     this.#total = total;
-    this.#maxHeld = limits.maxHeld ?? MAX_HELD_DISPATCHES;
     this.#maxRemembered = limits.maxRemembered ?? MAX_REMEMBERED_DISPATCHES;
     this.#previous = previous?.finished === false ? previous : undefined;
   }
 
-  /** Dispatches the seam held back and dropped over its bound. */
-  get dropped(): number {
-    return this.#dropped;
-  }
-
-  /** Whether the drain after the swap is over (nothing left to match, or its time is up). */
+  /** Whether the swap is done and no old-set dispatch waits for its copy any more. */
   get finished(): boolean {
-    return this.#drainUntil !== 0 && (this.#seenOld.size === 0 || Date.now() >= this.#drainUntil);
+    if (!this.#swapped) return false;
+    expire(this.#oldLedger, Date.now());
+    return this.#oldLedger.size === 0;
   }
 
   /** Whether `session` belongs to the new set and the swap is still ahead. */
-  holds(session: Session): boolean {
-    return this.#drainUntil === 0 && this.#fresh.has(session);
+  isStarting(session: Session): boolean {
+    return !this.#swapped && this.#fresh.has(session);
   }
 
-  /** A new session has its identify slot: from now on the old set's events of its guilds have copies coming. */
+  /** A new session has its identify slot: Discord sends it its guilds' events from now on. */
   identifying(session: Session): void {
     if (this.#fresh.has(session)) this.#identified.add(session);
   }
 
-  /** Decides what to do with a dispatch: `true` = deliver it now. */
+  /** A new session lost its session (it must identify again): until then, no copies come to it. */
+  lost(session: Session): void {
+    this.#identified.delete(session);
+  }
+
+  /** Decides what to do with a dispatch: `true` = deliver it. */
   route(event: string, payload: unknown, session: Session): boolean {
-    const fresh = this.#fresh.has(session);
-    if (this.#drainUntil !== 0) return !fresh || CONNECTION_EVENTS.has(event) || !this.#takeSeen(event, payload);
-    if (fresh) {
-      if (this.#held.length - this.#heldHead >= this.#maxHeld) {
-        this.#heldHead++;
-        this.#dropped++;
-        if (this.#heldHead * 2 > this.#held.length) {
-          this.#held.splice(0, this.#heldHead);
-          this.#heldHead = 0;
-        }
-      }
-      this.#held.push({ event, payload, session });
-      return false;
+    if (CONNECTION_EVENTS.has(event)) return true;
+    const now = Date.now();
+    if (this.#fresh.has(session)) {
+      expire(this.#oldLedger, now);
+      if (this.#swapped && this.#oldLedger.size === 0) return true;
+      const key = keyOf(event, payload);
+      if (take(this.#oldLedger, key)) return false;
+      if (!this.#swapped) this.#remember(this.#newLedger, key, now);
+      return true;
     }
+    if (this.#swapped) return true;
     if (this.#previous !== undefined && !this.#previous.route(event, payload, session)) return false;
-    if (!CONNECTION_EVENTS.has(event) && this.#copyComing(event, payload)) this.#remember(keyOf(event, payload));
+    if (!this.#copyComing(event, payload)) return true;
+    expire(this.#newLedger, now);
+    const key = keyOf(event, payload);
+    if (take(this.#newLedger, key)) return false;
+    this.#remember(this.#oldLedger, key, now);
     return true;
   }
 
-  /**
-   * Delivers, in arrival order, the held dispatches the old set did not deliver. From then on,
-   * for {@link RESHARD_DRAIN_MS}, {@link route} lets the new set's dispatches through, less the
-   * copies of what the old set delivered that have not arrived yet.
-   */
-  release(deliver: (event: string, payload: unknown, session: Session) => void): void {
-    const held = this.#held.slice(this.#heldHead);
-    this.#held = [];
-    this.#heldHead = 0;
+  /** The old set stops delivering: from now on only the new set's late copies are dropped. */
+  swap(): void {
+    this.#swapped = true;
     this.#previous = undefined;
-    this.#drainUntil = Date.now() + RESHARD_DRAIN_MS;
-    for (const { event, payload, session } of held) {
-      if (CONNECTION_EVENTS.has(event) || !this.#takeSeen(event, payload)) deliver(event, payload, session);
-    }
+    this.#newLedger.clear();
   }
 
-  /** Whether the new session that gets this event's guild has identified (DMs and other guildless events go to shard 0). */
+  /** Whether the new session that gets this event's guild has identified (guildless events go to shard 0). */
   #copyComing(event: string, payload: unknown): boolean {
     const d = payload as { guild_id?: unknown; id?: unknown } | null;
     const guildId = typeof d?.guild_id === 'string' ? d.guild_id : GUILD_IS_ID.has(event) && typeof d?.id === 'string' ? d.id : undefined;
@@ -158,24 +145,31 @@ export class ReshardSeam {
     return target !== undefined && this.#identified.has(target);
   }
 
-  #remember(key: string): void {
-    const seen = this.#seenOld.get(key);
-    if (seen === undefined && this.#seenOld.size >= this.#maxRemembered) {
-      this.#seenOld.delete(this.#seenOld.keys().next().value!);
+  #remember(ledger: Ledger, key: string, now: number): void {
+    const entry = ledger.get(key);
+    if (entry !== undefined) {
+      entry.count++;
+      return;
     }
-    this.#seenOld.set(key, (seen ?? 0) + 1);
+    if (ledger.size >= this.#maxRemembered) ledger.delete(ledger.keys().next().value!);
+    ledger.set(key, { count: 1, at: now });
   }
+}
 
-  /** Whether the old set delivered this event and no copy has matched it yet (and counts the match). */
-  #takeSeen(event: string, payload: unknown): boolean {
-    if (this.#seenOld.size === 0 || (this.#drainUntil !== 0 && Date.now() >= this.#drainUntil)) return false;
-    const key = keyOf(event, payload);
-    const seen = this.#seenOld.get(key);
-    if (seen === undefined) return false;
-    if (seen > 1) this.#seenOld.set(key, seen - 1);
-    else this.#seenOld.delete(key);
-    return true;
+/** Forgets what has waited longer than {@link RESHARD_DRAIN_MS} for its copy (the oldest come first). */
+function expire(ledger: Ledger, now: number): void {
+  for (const [key, entry] of ledger) {
+    if (now - entry.at < RESHARD_DRAIN_MS) return;
+    ledger.delete(key);
   }
+}
+
+/** Whether `key` is in `ledger` (and counts one copy off). */
+function take(ledger: Ledger, key: string): boolean {
+  const entry = ledger.get(key);
+  if (entry === undefined) return false;
+  if (--entry.count === 0) ledger.delete(key);
+  return true;
 }
 
 /** Same name and payload, same key; a digest, so a remembered GUILD_CREATE costs 44 bytes, not megabytes. */

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GatewayIntentBits, MemorySessionStore, Session, shardForGuild } from '../../../lib/index.js';
+import { GatewayIntentBits, MemorySessionStore, Session, SessionClosedError, shardForGuild } from '../../../lib/index.js';
 import { ReshardSeam, RESHARD_DRAIN_MS } from '../../../lib/sharding/reshard-seam.js';
 import { harness, type Harness } from '../../helpers/gateway.js';
 
@@ -221,125 +221,165 @@ it('with a store, a reshard to the same count identifies its sessions instead of
   assert.equal((await store.get(0))?.session_id, fresh.id);
 });
 
+describe('the swap', () => {
+  it('waits until every new session is READY at once: one invalidated after its READY is not left without a session', async () => {
+    let messages: string[];
+    ({ h, messages } = await oneShardBot());
+    const guild = h.sim.guilds.find((g) => shardForGuild(g.id, 2) === 0)!;
+    let invalidated: Session | undefined;
+    h.bot.on('ready', (session, how) => {
+      if (session.shard[1] !== 2 || session.shard[0] !== 0 || how !== 'ready' || invalidated) return;
+      invalidated = session;
+      // Discord drops the brand-new session (a gateway node restarting, say): it must identify again.
+      h!.sim.invalidateSession(false, { session: session.id! });
+    });
+    let resharded = false;
+    h.bot.reshard(2).then(() => { resharded = true; });
+    const sent: string[] = [];
+    while (!resharded) {
+      const m = h.sim.fixtures.message({ guild_id: guild.id });
+      h.sim.dispatch('MESSAGE_CREATE', m);
+      sent.push(m.id);
+      await h.advance(250);
+    }
+    assert.ok(invalidated, 'the new shard 0 was invalidated once');
+    assert.equal(h.bot.sessions.get(0), invalidated);
+    assert.equal(invalidated.status, 'ready', 'swapped only once it was READY again');
+    for (let i = 0; i < 4; i++) {
+      const m = h.sim.fixtures.message({ guild_id: guild.id });
+      h.sim.dispatch('MESSAGE_CREATE', m);
+      sent.push(m.id);
+    }
+    await h.advance(2000);
+    const ids = messages.map((m) => m.split('@')[0]!);
+    assert.deepEqual(sent.filter((id) => !ids.includes(id)), [], 'lost');
+    assert.equal(new Set(ids).size, ids.length, 'delivered twice');
+  });
+
+  it('close() during a reshard abandons it: no session of the new set stays connected', async () => {
+    ({ h } = await oneShardBot());
+    let outcome: unknown;
+    h.bot.reshard(2).then(() => { outcome = 'resharded'; }, (err: unknown) => { outcome = err; });
+    await h.advanceUntil(() => h!.sim.sessions.some((s) => s.shard[1] === 2), 'the first new session');
+    await h.bot.close();
+    await h.advanceUntil(() => outcome !== undefined, 'the reshard settled');
+    assert.ok(outcome instanceof SessionClosedError, `reshard(): ${String(outcome)}`);
+    await h.advance(30_000);
+    assert.equal(h.sim.connections, 0, 'no connection survives close()');
+    assert.equal(h.bot.sessions.size, 0);
+  });
+});
+
 describe('ReshardSeam', () => {
   const oldSession = new Session({ shard: [0, 1] });
   const fresh = [new Session({ shard: [0, 2] }), new Session({ shard: [1, 2] })];
   /** A seam whose new sessions have all identified (Discord sends both sets every event). */
-  const listening = (limits = {}): ReshardSeam => {
+  const overlapping = (limits = {}): ReshardSeam => {
     const seam = new ReshardSeam(fresh, limits);
     for (const session of fresh) seam.identifying(session);
     return seam;
   };
-  const release = (seam: ReshardSeam): string[] => {
-    const out: string[] = [];
-    seam.release((event, payload, session) => out.push(`${event} ${(payload as { id: string }).id} ${session.shard[0]}`));
-    return out;
-  };
+  const msg = (id: string, guild_id?: string): { id: string; guild_id?: string } => (guild_id === undefined ? { id } : { id, guild_id });
 
-  it('delivers the old set at once, holds the new set, and releases only what the old set did not deliver', () => {
-    const seam = listening();
-    assert.equal(seam.route('MESSAGE_CREATE', { id: '1' }, oldSession), true);
-    assert.equal(seam.route('MESSAGE_CREATE', { id: '1' }, fresh[0]!), false);
-    assert.equal(seam.route('MESSAGE_CREATE', { id: '2' }, fresh[1]!), false);
-    assert.equal(seam.route('MESSAGE_UPDATE', { id: '1' }, fresh[0]!), false);
-    assert.deepEqual(release(seam), ['MESSAGE_CREATE 2 1', 'MESSAGE_UPDATE 1 0']);
+  it('delivers each event once, from whichever set has it first', () => {
+    const seam = overlapping();
+    assert.equal(seam.route('MESSAGE_CREATE', msg('1'), oldSession), true);
+    assert.equal(seam.route('MESSAGE_CREATE', msg('1'), fresh[0]!), false, 'the new set\'s copy');
+    assert.equal(seam.route('MESSAGE_CREATE', msg('2'), fresh[0]!), true, 'the new set first');
+    assert.equal(seam.route('MESSAGE_CREATE', msg('2'), oldSession), false, 'the old set\'s copy');
+    assert.equal(seam.route('MESSAGE_UPDATE', msg('1'), fresh[0]!), true, 'another name is another event');
   });
 
-  it('matches copies one for one: an event the old set delivered once hides one held copy', () => {
-    const seam = listening();
-    seam.route('TYPING_START', { id: '7' }, oldSession);
-    seam.route('TYPING_START', { id: '7' }, fresh[0]!);
-    seam.route('TYPING_START', { id: '7' }, fresh[0]!);
-    assert.deepEqual(release(seam), ['TYPING_START 7 0']);
+  it('matches copies one for one, and never a set against itself', () => {
+    const seam = overlapping();
+    assert.equal(seam.route('TYPING_START', msg('7'), oldSession), true);
+    assert.equal(seam.route('TYPING_START', msg('7'), oldSession), true, 'the same payload twice on one set: two events');
+    assert.equal(seam.route('TYPING_START', msg('7'), fresh[0]!), false);
+    assert.equal(seam.route('TYPING_START', msg('7'), fresh[0]!), false);
+    assert.equal(seam.route('TYPING_START', msg('7'), fresh[0]!), true, 'a third copy is a new event');
   });
 
-  it('remembers the old set\'s events of a guild only once the new session that gets the guild has identified', () => {
+  it('waits for a copy only once the new session that gets the guild has identified, and until it loses its session', () => {
     const seam = new ReshardSeam(fresh);
     // Guild 1 << 22 is on new shard 1 of 2; guildless events (DMs) go to shard 0.
     const guild = String(1n << 22n);
     assert.equal(shardForGuild(guild, 2), 1);
-    seam.route('MESSAGE_CREATE', { id: 'a', guild_id: guild }, oldSession);
+    seam.route('MESSAGE_CREATE', msg('a', guild), oldSession);
     seam.route('GUILD_UPDATE', { id: guild }, oldSession);
     seam.identifying(fresh[0]!);
-    seam.route('MESSAGE_CREATE', { id: 'b', guild_id: guild }, oldSession);
-    seam.route('MESSAGE_CREATE', { id: 'dm' }, oldSession);
+    seam.route('MESSAGE_CREATE', msg('b', guild), oldSession);
+    seam.route('MESSAGE_CREATE', msg('dm'), oldSession);
     seam.identifying(fresh[1]!);
-    seam.route('MESSAGE_CREATE', { id: 'c', guild_id: guild }, oldSession);
+    seam.route('MESSAGE_CREATE', msg('c', guild), oldSession);
     seam.route('GUILD_UPDATE', { id: guild, name: 'renamed' }, oldSession);
-    for (const d of [{ id: 'a', guild_id: guild }, { id: 'b', guild_id: guild }, { id: 'c', guild_id: guild }]) seam.route('MESSAGE_CREATE', d, fresh[1]!);
-    seam.route('GUILD_UPDATE', { id: guild }, fresh[1]!);
-    seam.route('GUILD_UPDATE', { id: guild, name: 'renamed' }, fresh[1]!);
-    seam.route('MESSAGE_CREATE', { id: 'dm' }, fresh[0]!);
-    assert.deepEqual(release(seam), ['MESSAGE_CREATE a 1', 'MESSAGE_CREATE b 1', 'GUILD_UPDATE ' + guild + ' 1'],
-      'copies come only of what happened after the guild\'s new session identified');
+    const copies = [msg('a', guild), msg('b', guild), msg('c', guild)].map((d) => seam.route('MESSAGE_CREATE', d, fresh[1]!));
+    assert.deepEqual(copies, [true, true, false], 'only what happened after the guild\'s new session identified has a copy');
+    assert.equal(seam.route('GUILD_UPDATE', { id: guild }, fresh[1]!), true);
+    assert.equal(seam.route('GUILD_UPDATE', { id: guild, name: 'renamed' }, fresh[1]!), false, 'GUILD_UPDATE is routed by its id');
+    assert.equal(seam.route('MESSAGE_CREATE', msg('dm'), fresh[0]!), false, 'a DM is on shard 0');
+    seam.lost(fresh[1]!);
+    seam.route('MESSAGE_CREATE', msg('d', guild), oldSession);
+    assert.equal(seam.route('MESSAGE_CREATE', msg('d', guild), fresh[1]!), true, 'nothing is expected of a session identifying again');
   });
 
   it('never matches what answers one connection (READY, RESUMED, member chunks, RATE_LIMITED ...)', () => {
-    const seam = listening();
-    for (const event of ['RESUMED', 'RATE_LIMITED', 'GUILD_MEMBERS_CHUNK']) seam.route(event, { id: 'x' }, oldSession);
-    seam.route('RESUMED', { id: 'x' }, fresh[0]!);
-    assert.deepEqual(release(seam), ['RESUMED x 0']);
-    assert.equal(seam.route('RATE_LIMITED', { id: 'x' }, fresh[0]!), true);
-    assert.equal(seam.route('GUILD_MEMBERS_CHUNK', { id: 'x' }, fresh[0]!), true);
+    const seam = overlapping();
+    for (const event of ['READY', 'RESUMED', 'RATE_LIMITED', 'GUILD_MEMBERS_CHUNK']) {
+      assert.equal(seam.route(event, msg('x'), oldSession), true);
+      assert.equal(seam.route(event, msg('x'), fresh[0]!), true, event);
+    }
   });
 
-  it('after release, the new set passes except copies of what the old set delivered, one for one, until the drain ends', (t) => {
+  it('a copy later than RESHARD_DRAIN_MS is a new event', (t) => {
     t.mock.timers.enable({ apis: ['Date'] });
-    const seam = listening();
-    seam.route('MESSAGE_CREATE', { id: '1' }, oldSession);
-    seam.route('MESSAGE_CREATE', { id: '1' }, oldSession);
-    seam.route('MESSAGE_CREATE', { id: '2' }, oldSession);
-    seam.route('MESSAGE_CREATE', { id: '4' }, oldSession);
-    assert.equal(seam.holds(fresh[0]!), true);
-    assert.deepEqual(release(seam), []);
-    assert.equal(seam.holds(fresh[0]!), false, 'nothing is held after the swap');
+    const seam = overlapping();
+    seam.route('MESSAGE_CREATE', msg('1'), oldSession);
+    seam.route('MESSAGE_CREATE', msg('2'), fresh[0]!);
+    t.mock.timers.tick(RESHARD_DRAIN_MS - 1);
+    assert.equal(seam.route('MESSAGE_CREATE', msg('1'), fresh[0]!), false);
+    t.mock.timers.tick(1);
+    assert.equal(seam.route('MESSAGE_CREATE', msg('2'), oldSession), true);
+  });
+
+  it('after the swap drops the new set\'s late copies of what the old set delivered, until none is due', (t) => {
+    t.mock.timers.enable({ apis: ['Date'] });
+    const seam = overlapping();
+    assert.equal(seam.isStarting(fresh[0]!), true);
+    seam.route('MESSAGE_CREATE', msg('1'), oldSession);
+    seam.route('MESSAGE_CREATE', msg('2'), oldSession);
+    seam.route('MESSAGE_CREATE', msg('3'), fresh[0]!);
+    seam.swap();
+    assert.equal(seam.isStarting(fresh[0]!), false);
     assert.equal(seam.finished, false);
-    assert.equal(seam.route('MESSAGE_CREATE', { id: '1' }, fresh[0]!), false);
-    assert.equal(seam.route('MESSAGE_CREATE', { id: '1' }, fresh[1]!), false);
-    assert.equal(seam.route('MESSAGE_CREATE', { id: '1' }, fresh[0]!), true, 'a third copy is a new event');
-    assert.equal(seam.route('MESSAGE_CREATE', { id: '3' }, fresh[0]!), true);
-    assert.equal(seam.route('MESSAGE_CREATE', { id: '2' }, oldSession), true, 'a session outside the new set is not filtered');
-    assert.equal(seam.route('MESSAGE_CREATE', { id: '2' }, fresh[1]!), false);
+    assert.equal(seam.route('MESSAGE_CREATE', msg('1'), fresh[0]!), false);
+    assert.equal(seam.route('MESSAGE_CREATE', msg('3'), fresh[1]!), true, 'the new set\'s own events wait for nothing after the swap');
     t.mock.timers.tick(RESHARD_DRAIN_MS);
     assert.equal(seam.finished, true);
-    assert.equal(seam.route('MESSAGE_CREATE', { id: '4' }, fresh[0]!), true, 'past the drain, a copy is let through');
+    assert.equal(seam.route('MESSAGE_CREATE', msg('2'), fresh[0]!), true, 'past the drain, nothing is filtered');
   });
 
-  it('is finished as soon as every remembered event has met its copy', () => {
-    const seam = listening();
-    seam.route('MESSAGE_CREATE', { id: '1' }, oldSession);
-    release(seam);
-    assert.equal(seam.finished, false);
-    seam.route('MESSAGE_CREATE', { id: '1' }, fresh[0]!);
+  it('is finished at the swap when nothing waits for a copy', () => {
+    const seam = overlapping();
+    seam.route('MESSAGE_CREATE', msg('1'), oldSession);
+    seam.route('MESSAGE_CREATE', msg('1'), fresh[0]!);
+    seam.swap();
     assert.equal(seam.finished, true);
   });
 
   it('a seam started during another\'s drain drops the late copies the other would have', () => {
-    const first = listening();
-    first.route('MESSAGE_CREATE', { id: '1' }, oldSession);
-    release(first);
-    const third = [new Session({ shard: [0, 3] })];
-    const second = new ReshardSeam(third, {}, first);
+    const first = overlapping();
+    first.route('MESSAGE_CREATE', msg('1'), oldSession);
+    first.swap();
+    const second = new ReshardSeam([new Session({ shard: [0, 3] })], {}, first);
     // fresh[0] is the running set now, and the second seam's old set.
-    assert.equal(second.route('MESSAGE_CREATE', { id: '1' }, fresh[0]!), false, 'the late copy of the first swap');
-    assert.equal(second.route('MESSAGE_CREATE', { id: '5' }, fresh[0]!), true);
+    assert.equal(second.route('MESSAGE_CREATE', msg('1'), fresh[0]!), false, 'the late copy of the first swap');
+    assert.equal(second.route('MESSAGE_CREATE', msg('5'), fresh[0]!), true);
   });
 
-  it('remembers a bounded number of old-set dispatches, forgetting the oldest first', () => {
-    const seam = listening({ maxRemembered: 3 });
-    for (const id of ['1', '2', '3', '4']) seam.route('MESSAGE_CREATE', { id }, oldSession);
-    for (const id of ['1', '2', '3', '4']) seam.route('MESSAGE_CREATE', { id }, fresh[0]!);
-    assert.deepEqual(release(seam), ['MESSAGE_CREATE 1 0'], 'only the forgotten one comes again');
-  });
-
-  it('holds a bounded number of dispatches, dropping (and counting) the oldest', () => {
-    const seam = listening({ maxHeld: 2 });
-    for (const id of ['1', '2', '3']) seam.route('MESSAGE_CREATE', { id }, fresh[1]!);
-    assert.equal(seam.dropped, 1);
-    assert.deepEqual(release(seam), ['MESSAGE_CREATE 2 1', 'MESSAGE_CREATE 3 1']);
-    const longer = listening({ maxHeld: 2 });
-    for (let id = 1; id <= 7; id++) longer.route('MESSAGE_CREATE', { id: String(id) }, fresh[1]!);
-    assert.equal(longer.dropped, 5);
-    assert.deepEqual(release(longer), ['MESSAGE_CREATE 6 1', 'MESSAGE_CREATE 7 1']);
+  it('remembers a bounded number of dispatches per set, forgetting the oldest first', () => {
+    const seam = overlapping({ maxRemembered: 3 });
+    for (const id of ['1', '2', '3', '4']) seam.route('MESSAGE_CREATE', msg(id), oldSession);
+    const copies = ['1', '2', '3', '4'].map((id) => seam.route('MESSAGE_CREATE', msg(id), fresh[0]!));
+    assert.deepEqual(copies, [true, false, false, false], 'only the forgotten one comes again');
   });
 });
