@@ -523,6 +523,10 @@ export class Client extends EventEmitter<ClientEvents> {
       if (seam.finished) this.#seam = undefined;
       else if (!seam.route(event, payload, session)) return;
     }
+    this.#dispatch(event, payload, session);
+  }
+
+  #dispatch(event: string, payload: unknown, session: Session): void {
     if (this.#members.size !== 0) this.#routeToMembers(event, payload);
     const any = this.#anyListeners;
     for (let i = 0; i < any.length; i++) {
@@ -561,9 +565,10 @@ export class Client extends EventEmitter<ClientEvents> {
   /**
    * Replaces the running shard set with `total` shards (default: the count `GET /gateway/bot`
    * recommends now): starts the new set beside the old one, swaps once every new session is
-   * READY at the same moment, then closes the old set. While both run, each event is delivered
-   * by whichever set has it first and the other set's copy is dropped, so handlers see each
-   * event once. `close()` abandons a reshard in progress.
+   * READY at the same moment, then closes the old set. Until the swap the old set delivers and
+   * the new set's copies are dropped (an event the old set misses goes out from the new set
+   * after at most 10 s), so handlers see each event once, in each guild's
+   * order. `close()` abandons a reshard in progress.
    *
    * @param total - the new shard count; default the count `GET /gateway/bot` recommends
    * @throws the first new session's connection error, or `SessionClosedError` when a new session
@@ -582,7 +587,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.debug(`resharding to ${count} shards`);
     const fresh = range(count).map((id) => new Session({ shard: [id, count], rateLimiter: this.sessionRateLimiter }));
     const previous = this.#seam;
-    const seam = new ReshardSeam(fresh, {}, previous);
+    const seam = new ReshardSeam(fresh, this.sessions, (event, payload, session) => this.#dispatch(event, payload, session), {}, previous);
     this.#seam = seam;
     this.#starting = fresh;
     try {

@@ -91,7 +91,7 @@ async function reshardTo(hh: Harness, total: number, onIdentify: (shard: readonl
   hh.sim.off('identify', listener);
 }
 
-describe('the seam after the swap', () => {
+describe('the seam', () => {
   it('drops a late copy on the new set of what the old set delivered once the new session had identified, for RESHARD_DRAIN_MS', async () => {
     let messages: string[];
     ({ h, messages } = await oneShardBot());
@@ -158,6 +158,28 @@ describe('the seam after the swap', () => {
     h.sim.dropSocket({ session: h.bot.sessions.get(0)!.id! });
     await h.advanceUntil(() => resumed.length === 2, 'the new session resumed');
     assert.deepEqual(resumed, ['0/1', '0/2']);
+  });
+
+  it('keeps each guild\'s order when the old set lags: the new set\'s copy waits for the old set', async () => {
+    let messages: string[];
+    ({ h, messages } = await oneShardBot());
+    const oldSession = h.bot.sessions.get(0)!;
+    const guild = h.sim.guilds.find((g) => shardForGuild(g.id, 2) === 0)!;
+    const first = h.sim.fixtures.message({ guild_id: guild.id });
+    const second = h.sim.fixtures.message({ guild_id: guild.id });
+    h.bot.on('ready', (session) => {
+      if (session.shard[1] !== 2 || session.shard[0] !== 0) return;
+      // `second` reaches the new session at once; the old socket lags 200 ms behind, with
+      // `first` (from before the new session existed) ahead of `second`.
+      h!.sim.dispatch('MESSAGE_CREATE', second, { session: session.id! });
+      setTimeout(() => {
+        h!.sim.dispatch('MESSAGE_CREATE', first, { session: oldSession.id! });
+        h!.sim.dispatch('MESSAGE_CREATE', second, { session: oldSession.id! });
+      }, 200);
+    });
+    await reshardTo(h, 2);
+    await h.advance(1000);
+    assert.deepEqual(messages.map((m) => m.split('@')[0]), [first.id, second.id]);
   });
 
   it('a second reshard inside the drain keeps dropping the late copies of the first', async () => {
@@ -272,35 +294,81 @@ describe('the swap', () => {
 
 describe('ReshardSeam', () => {
   const oldSession = new Session({ shard: [0, 1] });
+  const oldSet = new Map([[0, oldSession]]);
   const fresh = [new Session({ shard: [0, 2] }), new Session({ shard: [1, 2] })];
-  /** A seam whose new sessions have all identified (Discord sends both sets every event). */
-  const overlapping = (limits = {}): ReshardSeam => {
-    const seam = new ReshardSeam(fresh, limits);
-    for (const session of fresh) seam.identifying(session);
-    return seam;
-  };
   const msg = (id: string, guild_id?: string): { id: string; guild_id?: string } => (guild_id === undefined ? { id } : { id, guild_id });
+  /** A seam whose new sessions have all identified (Discord sends both sets every event); `out` lists what it delivered itself. */
+  const overlapping = (limits = {}, old: ReadonlyMap<number, Session> = oldSet): { seam: ReshardSeam; out: string[] } => {
+    const out: string[] = [];
+    const seam = new ReshardSeam(fresh, old, (event, payload, session) => out.push(`${event} ${(payload as { id: string }).id} ${session.shard.join('/')}`), limits);
+    for (const session of fresh) seam.identifying(session);
+    return { seam, out };
+  };
 
-  it('delivers each event once, from whichever set has it first', () => {
-    const seam = overlapping();
+  it('the old set delivers; the new set\'s copy is dropped whichever comes first', () => {
+    const { seam, out } = overlapping();
     assert.equal(seam.route('MESSAGE_CREATE', msg('1'), oldSession), true);
-    assert.equal(seam.route('MESSAGE_CREATE', msg('1'), fresh[0]!), false, 'the new set\'s copy');
-    assert.equal(seam.route('MESSAGE_CREATE', msg('2'), fresh[0]!), true, 'the new set first');
-    assert.equal(seam.route('MESSAGE_CREATE', msg('2'), oldSession), false, 'the old set\'s copy');
-    assert.equal(seam.route('MESSAGE_UPDATE', msg('1'), fresh[0]!), true, 'another name is another event');
+    assert.equal(seam.route('MESSAGE_CREATE', msg('1'), fresh[0]!), false, 'the new set\'s copy, later');
+    assert.equal(seam.route('MESSAGE_CREATE', msg('2'), fresh[0]!), false, 'the new set first: it waits');
+    assert.equal(seam.route('MESSAGE_CREATE', msg('2'), oldSession), true, 'the old set delivers it, in its order');
+    seam.swap();
+    assert.deepEqual(out, [], 'nothing of the new set was missing from the old set');
   });
 
   it('matches copies one for one, and never a set against itself', () => {
-    const seam = overlapping();
+    const { seam, out } = overlapping();
     assert.equal(seam.route('TYPING_START', msg('7'), oldSession), true);
     assert.equal(seam.route('TYPING_START', msg('7'), oldSession), true, 'the same payload twice on one set: two events');
     assert.equal(seam.route('TYPING_START', msg('7'), fresh[0]!), false);
     assert.equal(seam.route('TYPING_START', msg('7'), fresh[0]!), false);
-    assert.equal(seam.route('TYPING_START', msg('7'), fresh[0]!), true, 'a third copy is a new event');
+    assert.equal(seam.route('TYPING_START', msg('7'), fresh[0]!), false, 'a third copy waits: it is a new event');
+    seam.swap();
+    assert.deepEqual(out, ['TYPING_START 7 0/2']);
+  });
+
+  it('what the old set misses goes out after RESHARD_DRAIN_MS, in order, and its late copy is dropped', (t) => {
+    t.mock.timers.enable({ apis: ['Date'] });
+    const { seam, out } = overlapping();
+    seam.route('MESSAGE_CREATE', msg('a'), fresh[0]!);
+    seam.route('MESSAGE_CREATE', msg('b'), fresh[0]!);
+    seam.route('MESSAGE_CREATE', msg('b'), oldSession);
+    t.mock.timers.tick(RESHARD_DRAIN_MS);
+    assert.equal(seam.route('MESSAGE_CREATE', msg('c'), oldSession), true);
+    assert.deepEqual(out, ['MESSAGE_CREATE a 0/2'], 'released before the event that triggered it');
+    assert.equal(seam.route('MESSAGE_CREATE', msg('a'), oldSession), false, 'the old set\'s late copy');
+  });
+
+  it('at the swap what still waits goes out in arrival order; afterwards late copies of the old set\'s events are dropped until none is due', (t) => {
+    t.mock.timers.enable({ apis: ['Date'] });
+    const { seam, out } = overlapping();
+    assert.equal(seam.isStarting(fresh[0]!), true);
+    seam.route('MESSAGE_CREATE', msg('1'), oldSession);
+    seam.route('MESSAGE_CREATE', msg('2'), oldSession);
+    seam.route('MESSAGE_CREATE', msg('3'), fresh[1]!);
+    seam.route('MESSAGE_CREATE', msg('4'), fresh[0]!);
+    seam.swap();
+    assert.deepEqual(out, ['MESSAGE_CREATE 3 1/2', 'MESSAGE_CREATE 4 0/2']);
+    assert.equal(seam.isStarting(fresh[0]!), false);
+    assert.equal(seam.finished, false);
+    assert.equal(seam.route('MESSAGE_CREATE', msg('1'), fresh[0]!), false);
+    assert.equal(seam.route('MESSAGE_CREATE', msg('5'), fresh[1]!), true, 'the new set\'s own events wait for nothing after the swap');
+    t.mock.timers.tick(RESHARD_DRAIN_MS);
+    assert.equal(seam.finished, true);
+    assert.equal(seam.route('MESSAGE_CREATE', msg('2'), fresh[0]!), true, 'past the drain, nothing is filtered');
+  });
+
+  it('a guild whose old session has ended gets the new set\'s events at once', () => {
+    const ended = new Session({ shard: [0, 1] });
+    ended.status = 'closed';
+    const { seam, out } = overlapping({}, new Map([[0, ended]]));
+    assert.equal(seam.route('MESSAGE_CREATE', msg('1'), fresh[0]!), true);
+    seam.swap();
+    assert.deepEqual(out, []);
   });
 
   it('waits for a copy only once the new session that gets the guild has identified, and until it loses its session', () => {
-    const seam = new ReshardSeam(fresh);
+    const out: string[] = [];
+    const seam = new ReshardSeam(fresh, oldSet, (event, payload) => out.push(`${event} ${(payload as { id: string }).id}`));
     // Guild 1 << 22 is on new shard 1 of 2; guildless events (DMs) go to shard 0.
     const guild = String(1n << 22n);
     assert.equal(shardForGuild(guild, 2), 1);
@@ -313,53 +381,28 @@ describe('ReshardSeam', () => {
     seam.route('MESSAGE_CREATE', msg('c', guild), oldSession);
     seam.route('GUILD_UPDATE', { id: guild, name: 'renamed' }, oldSession);
     const copies = [msg('a', guild), msg('b', guild), msg('c', guild)].map((d) => seam.route('MESSAGE_CREATE', d, fresh[1]!));
-    assert.deepEqual(copies, [true, true, false], 'only what happened after the guild\'s new session identified has a copy');
-    assert.equal(seam.route('GUILD_UPDATE', { id: guild }, fresh[1]!), true);
-    assert.equal(seam.route('GUILD_UPDATE', { id: guild, name: 'renamed' }, fresh[1]!), false, 'GUILD_UPDATE is routed by its id');
-    assert.equal(seam.route('MESSAGE_CREATE', msg('dm'), fresh[0]!), false, 'a DM is on shard 0');
+    assert.deepEqual(copies, [false, false, false], 'every new-set dispatch waits for the old set before the swap');
+    seam.route('GUILD_UPDATE', { id: guild }, fresh[1]!);
+    seam.route('GUILD_UPDATE', { id: guild, name: 'renamed' }, fresh[1]!);
+    seam.route('MESSAGE_CREATE', msg('dm'), fresh[0]!);
     seam.lost(fresh[1]!);
     seam.route('MESSAGE_CREATE', msg('d', guild), oldSession);
-    assert.equal(seam.route('MESSAGE_CREATE', msg('d', guild), fresh[1]!), true, 'nothing is expected of a session identifying again');
+    seam.route('MESSAGE_CREATE', msg('d', guild), fresh[1]!);
+    seam.swap();
+    assert.deepEqual(out, ['MESSAGE_CREATE a', 'MESSAGE_CREATE b', 'GUILD_UPDATE ' + guild, 'MESSAGE_CREATE d'],
+      'only what happened while the guild\'s new session was identified had a copy; GUILD_UPDATE is routed by its id, a DM to shard 0');
   });
 
-  it('never matches what answers one connection (READY, RESUMED, member chunks, RATE_LIMITED ...)', () => {
-    const seam = overlapping();
+  it('never matches or holds what answers one connection (READY, RESUMED, member chunks, RATE_LIMITED ...)', () => {
+    const { seam } = overlapping();
     for (const event of ['READY', 'RESUMED', 'RATE_LIMITED', 'GUILD_MEMBERS_CHUNK']) {
       assert.equal(seam.route(event, msg('x'), oldSession), true);
       assert.equal(seam.route(event, msg('x'), fresh[0]!), true, event);
     }
   });
 
-  it('a copy later than RESHARD_DRAIN_MS is a new event', (t) => {
-    t.mock.timers.enable({ apis: ['Date'] });
-    const seam = overlapping();
-    seam.route('MESSAGE_CREATE', msg('1'), oldSession);
-    seam.route('MESSAGE_CREATE', msg('2'), fresh[0]!);
-    t.mock.timers.tick(RESHARD_DRAIN_MS - 1);
-    assert.equal(seam.route('MESSAGE_CREATE', msg('1'), fresh[0]!), false);
-    t.mock.timers.tick(1);
-    assert.equal(seam.route('MESSAGE_CREATE', msg('2'), oldSession), true);
-  });
-
-  it('after the swap drops the new set\'s late copies of what the old set delivered, until none is due', (t) => {
-    t.mock.timers.enable({ apis: ['Date'] });
-    const seam = overlapping();
-    assert.equal(seam.isStarting(fresh[0]!), true);
-    seam.route('MESSAGE_CREATE', msg('1'), oldSession);
-    seam.route('MESSAGE_CREATE', msg('2'), oldSession);
-    seam.route('MESSAGE_CREATE', msg('3'), fresh[0]!);
-    seam.swap();
-    assert.equal(seam.isStarting(fresh[0]!), false);
-    assert.equal(seam.finished, false);
-    assert.equal(seam.route('MESSAGE_CREATE', msg('1'), fresh[0]!), false);
-    assert.equal(seam.route('MESSAGE_CREATE', msg('3'), fresh[1]!), true, 'the new set\'s own events wait for nothing after the swap');
-    t.mock.timers.tick(RESHARD_DRAIN_MS);
-    assert.equal(seam.finished, true);
-    assert.equal(seam.route('MESSAGE_CREATE', msg('2'), fresh[0]!), true, 'past the drain, nothing is filtered');
-  });
-
   it('is finished at the swap when nothing waits for a copy', () => {
-    const seam = overlapping();
+    const { seam } = overlapping();
     seam.route('MESSAGE_CREATE', msg('1'), oldSession);
     seam.route('MESSAGE_CREATE', msg('1'), fresh[0]!);
     seam.swap();
@@ -367,19 +410,30 @@ describe('ReshardSeam', () => {
   });
 
   it('a seam started during another\'s drain drops the late copies the other would have', () => {
-    const first = overlapping();
+    const { seam: first } = overlapping();
     first.route('MESSAGE_CREATE', msg('1'), oldSession);
     first.swap();
-    const second = new ReshardSeam([new Session({ shard: [0, 3] })], {}, first);
+    const running = new Map(fresh.map((s) => [s.shard[0], s] as const));
+    const second = new ReshardSeam([new Session({ shard: [0, 3] })], running, () => {}, {}, first);
     // fresh[0] is the running set now, and the second seam's old set.
     assert.equal(second.route('MESSAGE_CREATE', msg('1'), fresh[0]!), false, 'the late copy of the first swap');
     assert.equal(second.route('MESSAGE_CREATE', msg('5'), fresh[0]!), true);
   });
 
+  it('holds a bounded number of dispatches: past it the oldest goes out early, never dropped', () => {
+    const { seam, out } = overlapping({ maxHeld: 2 });
+    for (const id of ['1', '2', '3']) seam.route('MESSAGE_CREATE', msg(id), fresh[1]!);
+    assert.deepEqual(out, ['MESSAGE_CREATE 1 1/2']);
+    assert.equal(seam.route('MESSAGE_CREATE', msg('1'), oldSession), false, 'its late copy from the old set');
+    seam.swap();
+    assert.deepEqual(out, ['MESSAGE_CREATE 1 1/2', 'MESSAGE_CREATE 2 1/2', 'MESSAGE_CREATE 3 1/2']);
+  });
+
   it('remembers a bounded number of dispatches per set, forgetting the oldest first', () => {
-    const seam = overlapping({ maxRemembered: 3 });
+    const { seam, out } = overlapping({ maxRemembered: 3 });
     for (const id of ['1', '2', '3', '4']) seam.route('MESSAGE_CREATE', msg(id), oldSession);
-    const copies = ['1', '2', '3', '4'].map((id) => seam.route('MESSAGE_CREATE', msg(id), fresh[0]!));
-    assert.deepEqual(copies, [true, false, false, false], 'only the forgotten one comes again');
+    for (const id of ['1', '2', '3', '4']) seam.route('MESSAGE_CREATE', msg(id), fresh[0]!);
+    seam.swap();
+    assert.deepEqual(out, ['MESSAGE_CREATE 1 0/2'], 'only the forgotten one comes again');
   });
 });
