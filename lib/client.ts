@@ -205,6 +205,8 @@ export class Client extends EventEmitter<ClientEvents> {
   #resharding: Promise<void> | undefined;
   /** The new set of a reshard until its swap: `close()` ends it too. */
   #starting: readonly Session[] | undefined;
+  /** How many times `close()` was called: a reshard that sees it change is abandoned. */
+  #closes = 0;
   /** Wakes whoever waits for a session to become ready or end (a reshard before its swap). */
   #sessionChanged: (() => void)[] = [];
   readonly #members = new MemberChunkCollector();
@@ -443,6 +445,8 @@ export class Client extends EventEmitter<ClientEvents> {
    */
   async close(code = 1000): Promise<void> {
     // A reshard in progress is abandoned: its sessions would otherwise take over after the close.
+    this.#closes++;
+    this.#notifySessionChanged();
     for (const session of this.#starting ?? []) void session.retire('the client was closed');
     const sessions = [...this.sessions.values()];
     this.sessions.clear();
@@ -476,7 +480,7 @@ export class Client extends EventEmitter<ClientEvents> {
     // Matchable from the moment its frame is handed over: Discord's answer (a RATE_LIMITED without
     // a nonce names only the guild) can be read before the write completes.
     const send = (event: RequestGuildMembers): Promise<void> => event.sendEvent(this, session, { signal, onWrite: () => this.#members.markSent(event.nonce!) });
-    return this.#members.request(request, send, { signal, timeout, shardId: session.shard[0] });
+    return this.#members.request(request, send, { signal, timeout, shardId: session.shard[0], session });
   }
 
   /** @internal Builds the Identify for one shard from the bot's options. */
@@ -583,7 +587,9 @@ export class Client extends EventEmitter<ClientEvents> {
     if (this.shards !== undefined && typeof this.shards !== 'number') {
       throw new InvalidOptionError('shards', 'a total (not a { ids, total } slice) to reshard automatically');
     }
+    const closes = this.#closes;
     const count = total ?? (await this.getGatewayBot({ fresh: true })).shards;
+    if (this.#closes !== closes) throw new SessionClosedError(0, 'the client was closed during the reshard');
     this.debug(`resharding to ${count} shards`);
     const fresh = range(count).map((id) => new Session({ shard: [id, count], rateLimiter: this.sessionRateLimiter }));
     const previous = this.#seam;
@@ -591,26 +597,34 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#seam = seam;
     this.#starting = fresh;
     try {
-      this.#planIdentifyOrder(fresh, await this.#maxConcurrency());
-      await Promise.all(fresh.map(async (session) => {
-        try {
-          await session.connect(this);
-        } finally {
-          this.#openGate(session);
-        }
-      }));
-      // Every new session READY at the same moment: one that lost its session since would leave
-      // its guilds without a session after the swap.
+      const maxConcurrency = await this.#maxConcurrency();
+      let connected = false;
+      let failure: { error: unknown } | undefined;
+      if (this.#closes === closes) {
+        this.#planIdentifyOrder(fresh, maxConcurrency);
+        void Promise.all(fresh.map(async (session) => {
+          try {
+            await session.connect(this);
+          } finally {
+            this.#openGate(session);
+          }
+        })).then(() => { connected = true; }, (error: unknown) => { failure = { error }; }).finally(() => this.#notifySessionChanged());
+      }
+      // Swap only with every new session READY at the same moment: one that lost its session
+      // since would leave its guilds without one. One that ended, or a close(), ends the reshard
+      // at once, without waiting for the rest of the set to identify.
       for (;;) {
+        if (this.#closes !== closes) throw new SessionClosedError(0, 'the client was closed during the reshard');
+        if (failure) throw failure.error;
         const ended = fresh.find((s) => s.status === 'closed');
         if (ended) throw new SessionClosedError(ended.shard[0], 'a session of the new set ended before the swap');
-        if (fresh.every((s) => s.status === 'ready')) break;
+        if (connected && fresh.every((s) => s.status === 'ready')) break;
         await new Promise<void>((resolve) => this.#sessionChanged.push(resolve));
       }
     } catch (err) {
       this.#seam = previous?.finished === false ? previous : undefined;
       // retire() leaves the store alone: its keys hold the old set's sessions, which keep running.
-      await Promise.all(fresh.map((s) => s.retire()));
+      await Promise.all(fresh.map((s) => s.retire('the reshard was abandoned')));
       throw err;
     } finally {
       this.#starting = undefined;
@@ -641,7 +655,7 @@ export class Client extends EventEmitter<ClientEvents> {
   sessionEnded(session: Session, error: Error): void {
     this.#leaveLine(session);
     this.#notifySessionChanged();
-    this.#members.cancelAll(new SessionClosedError(session.shard[0], error.message), session.shard[0]);
+    this.#members.cancelAll(new SessionClosedError(session.shard[0], error.message), session);
     if (this.#isShardingRequired(error)) {
       this.reshard().catch((err: unknown) => this.reportError(err, session));
     }
@@ -650,7 +664,7 @@ export class Client extends EventEmitter<ClientEvents> {
   /** @internal */
   sessionReady(session: Session, how: 'ready' | 'resumed'): void {
     if (how === 'ready' && this.#members.size !== 0) {
-      this.#members.cancelSent(new SessionClosedError(session.shard[0], 'a new session replaced the one the request was sent on'), session.shard[0]);
+      this.#members.cancelSent(new SessionClosedError(session.shard[0], 'a new session replaced the one the request was sent on'), session);
     }
     this.emit('ready', session, how);
     this.#notifySessionChanged();

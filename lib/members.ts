@@ -14,6 +14,7 @@ import type {
 } from 'discord-api-types/v10';
 import { GatewayProtocolError, InvalidOptionError, MemberRequestTimeoutError, RateLimitedError, ValidationError } from './errors.js';
 import { RequestGuildMembers } from './events/request-guild-members.js';
+import type { Session } from './session.js';
 
 /**
  * Everything one Request Guild Members brought back, chunks joined in `chunk_index` order.
@@ -42,6 +43,12 @@ export interface CollectOptions {
   signal?: AbortSignal;
   /** The shard the request goes out on, so {@link MemberChunkCollector.cancelAll} can target one shard. */
   shardId?: number;
+  /**
+   * The session the request goes out on: {@link MemberChunkCollector.cancelAll} and
+   * {@link MemberChunkCollector.cancelSent} given that session then cancel it, and given
+   * another session of the same shard id (a reshard's) they do not.
+   */
+  session?: Session;
   /**
    * Milliseconds to wait for a chunk, counted from when {@link MemberChunkCollector.request}
    * has sent the request (`bot.requestGuildMembers`: handed it to the socket) and again from each chunk (with `collect` alone, from the first chunk); then the result rejects with {@link MemberRequestTimeoutError}. Default
@@ -77,6 +84,7 @@ interface Pending {
   /** A whole-list request (`query: ""`, `limit: 0`), the only kind Discord's 30 s limit applies to. */
   readonly wholeList: boolean;
   readonly shardId: number | undefined;
+  readonly session: Session | undefined;
   /** Chunks by `chunk_index`; its length is the first `chunk_count` seen. */
   chunks: (GatewayGuildMembersChunkDispatchData | undefined)[] | undefined;
   received: number;
@@ -143,7 +151,7 @@ export class MemberChunkCollector {
    * @throws the signal's reason when `options.signal` is already aborted
    */
   collect(request: RequestGuildMembers, options: CollectOptions = {}): Collection {
-    const { signal, shardId, timeout = MEMBER_REQUEST_TIMEOUT_MS } = options;
+    const { signal, shardId, session, timeout = MEMBER_REQUEST_TIMEOUT_MS } = options;
     if (typeof timeout !== 'number' || !(timeout > 0) || (timeout > MAX_TIMER_MS && timeout !== Infinity)) {
       throw new InvalidOptionError('timeout', `a number of milliseconds from 1 to ${MAX_TIMER_MS}, or Infinity`);
     }
@@ -171,6 +179,7 @@ export class MemberChunkCollector {
         guildId: event.guild_id,
         wholeList: event.query === '' && event.limit === 0,
         shardId,
+        session,
         chunks: undefined,
         received: 0,
         sent: false,
@@ -291,29 +300,29 @@ export class MemberChunkCollector {
   }
 
   /**
-   * Rejects every pending request (or only those of `shardId`) with `error`, e.g. a
+   * Rejects every pending request (or only those sent on `shard`) with `error`, e.g. a
    * `SessionClosedError` when the session closes or is invalidated and the chunks cannot come.
    *
    * @param error - what the results reject with
-   * @param shardId - only the requests sent on this shard; all when omitted
+   * @param shard - only the requests sent on this shard id, or on this session; all when omitted
    */
-  cancelAll(error: unknown, shardId?: number): void {
+  cancelAll(error: unknown, shard?: number | Session): void {
     for (const [nonce, entry] of [...this.#pending]) {
-      if (shardId === undefined || entry.shardId === shardId) this.#fail(nonce, entry, error);
+      if (shard === undefined || sentOn(entry, shard)) this.#fail(nonce, entry, error);
     }
   }
 
   /**
-   * Rejects the requests of `shardId` already written to the gateway: their session was
+   * Rejects the requests of `shard` already written to the gateway: their session was
    * replaced by a new one (READY), so their chunks will never come. Requests still waiting to
    * be written go out on the new session.
    *
    * @param error - what the results reject with
-   * @param shardId - the shard whose session was replaced
+   * @param shard - the shard id, or the session, whose session was replaced
    */
-  cancelSent(error: unknown, shardId: number): void {
+  cancelSent(error: unknown, shard: number | Session): void {
     for (const [nonce, entry] of [...this.#pending]) {
-      if (entry.sent && entry.shardId === shardId) this.#fail(nonce, entry, error);
+      if (entry.sent && sentOn(entry, shard)) this.#fail(nonce, entry, error);
     }
   }
 
@@ -334,4 +343,10 @@ export class MemberChunkCollector {
     this.#pending.delete(nonce);
     entry.reject(error);
   }
+}
+
+/** Whether `entry` went out on `shard`: a shard id, or a session (by identity when the request names its session). */
+function sentOn(entry: Pending, shard: number | Session): boolean {
+  if (typeof shard === 'number') return entry.shardId === shard;
+  return entry.session !== undefined ? entry.session === shard : entry.shardId === shard.shard[0];
 }

@@ -593,7 +593,8 @@ export class Session {
     const fatal = !intent && !policy.reconnect;
     const newSession = intent ? intent.newSession : policy.newSession;
     const reconnect = !fatal && bot.autoReconnect;
-    bot.sessionClosed({ shard: this.shard[0], code, reason, reconnect, resumable: reconnect && !newSession }, this);
+    // Resumable only with a session to resume: a connection lost before READY identifies again.
+    bot.sessionClosed({ shard: this.shard[0], code, reason, reconnect, resumable: reconnect && !newSession && this.#resumable }, this);
     if (newSession) this.#forget();
     if (fatal) {
       this.#end(new FatalCloseError(code, policy.description, this.shard[0]));

@@ -15,11 +15,18 @@ export const MAX_REMEMBERED_DISPATCHES = 200_000;
 export const MAX_HELD_DISPATCHES = 100_000;
 
 /**
- * How long one set's copy of an event may trail the other's. Both sets get an event on their
- * own socket; a copy later than this is taken for a new event. The new set's dispatches wait
- * this long for the old set's copy, and the seam outlives the swap by as much.
+ * How long a new-set dispatch waits for the old set's copy before it goes out on its own (the
+ * old set missed it, or its connection is stalled and will replay it later).
  */
-export const RESHARD_DRAIN_MS = 10_000;
+export const RESHARD_HOLD_MS = 10_000;
+
+/**
+ * How long a delivered dispatch is remembered, waiting for the other set's copy. A stalled
+ * connection is noticed within two heartbeat intervals (82.5 s on Discord) and then resumes,
+ * replaying what it missed: copies can trail by that much. A copy later than this is taken for
+ * a new event. The seam outlives the swap until nothing it remembers is due any more.
+ */
+export const RESHARD_REPLAY_MS = 120_000;
 
 /** Bounds of a {@link ReshardSeam}. */
 export interface ReshardSeamLimits {
@@ -65,9 +72,10 @@ interface Held {
 /**
  * The seam between two shard sets during a reshard. Until the swap the old set delivers, in its
  * order; the new set's dispatches wait, each until the old set's copy arrives (then it is
- * dropped) or for {@link RESHARD_DRAIN_MS} (then it goes out: the old set missed it). At the swap
- * what still waits goes out in arrival order, and for {@link RESHARD_DRAIN_MS} after it the new
- * set's late copies of what the old set delivered are dropped. The same name and payload make
+ * dropped) or for {@link RESHARD_HOLD_MS} (then it goes out, and a later copy from the old set,
+ * such as a replay after it resumes, is dropped). At the swap what still waits goes out in
+ * arrival order; after it the new set's late copies of what the old set delivered are dropped.
+ * Copies are matched for {@link RESHARD_REPLAY_MS}. The same name and payload make
  * the same event. So handlers see every event once, in each guild's order, whichever set got it.
  *
  * Discord sends an event to both sets only once the new session of its guild has identified:
@@ -200,11 +208,11 @@ export class ReshardSeam {
     else same.push(held);
   }
 
-  /** Delivers what has waited for the old set's copy longer than {@link RESHARD_DRAIN_MS}, in order. */
+  /** Delivers what has waited for the old set's copy longer than {@link RESHARD_HOLD_MS}, in order. */
   #releaseOverdue(now: number): void {
     while (this.#heldHead < this.#held.length) {
       const head = this.#held[this.#heldHead]!;
-      if (!head.matched && now - head.at < RESHARD_DRAIN_MS) break;
+      if (!head.matched && now - head.at < RESHARD_HOLD_MS) break;
       this.#releaseHead(now);
     }
   }
@@ -260,10 +268,10 @@ function remember(ledger: Ledger, key: string, now: number, max: number): void {
   ledger.set(key, { count: 1, at: now });
 }
 
-/** Forgets what has waited longer than {@link RESHARD_DRAIN_MS} for its copy (the oldest come first). */
+/** Forgets what has waited longer than {@link RESHARD_REPLAY_MS} for its copy (the oldest come first). */
 function expire(ledger: Ledger, now: number): void {
   for (const [key, entry] of ledger) {
-    if (now - entry.at < RESHARD_DRAIN_MS) return;
+    if (now - entry.at < RESHARD_REPLAY_MS) return;
     ledger.delete(key);
   }
 }

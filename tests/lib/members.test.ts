@@ -5,6 +5,7 @@ import type { APIGuildMember, GatewayGuildMembersChunkDispatchData, GatewayRateL
 import { MEMBER_REQUEST_TIMEOUT_MS, MemberChunkCollector } from '../../lib/members.js';
 import { RequestGuildMembers } from '../../lib/events/request-guild-members.js';
 import { GatewayProtocolError, InvalidOptionError, MemberRequestTimeoutError, RateLimitedError, SessionClosedError, ValidationError } from '../../lib/errors.js';
+import { Session } from '../../lib/session.js';
 
 const guild_id = '81384788765712384';
 const all = (): RequestGuildMembers => new RequestGuildMembers({ guild_id, query: '', limit: 0 });
@@ -272,6 +273,23 @@ describe('MemberChunkCollector', () => {
       assert.equal(collector.size, 1);
       collector.onChunk(chunk(onShard0.event.nonce, 0, 1, ['1']));
       assert.deepEqual(ids(await onShard0.result), ['1']);
+    });
+  });
+
+  describe('sessions sharing a shard id (a reshard)', () => {
+    it('cancelAll and cancelSent given a session leave the other session of the shard id alone', async () => {
+      const collector = new MemberChunkCollector();
+      const old = new Session({ shard: [0, 1] });
+      const fresh = new Session({ shard: [0, 2] });
+      const onOld = collector.request(all(), () => Promise.resolve(), { shardId: 0, session: old });
+      const onFresh = collector.request(all(), () => Promise.resolve(), { shardId: 0, session: fresh });
+      await new Promise((resolve) => setImmediate(resolve));
+      collector.cancelSent(new SessionClosedError(0, 'replaced'), fresh);
+      await assert.rejects(onFresh, SessionClosedError);
+      assert.equal(collector.size, 1, 'the old session\'s request still waits');
+      collector.cancelAll(new SessionClosedError(0), old);
+      await assert.rejects(onOld, SessionClosedError);
+      assert.equal(collector.size, 0);
     });
   });
 

@@ -3,14 +3,14 @@
  * the old set already delivered them, so handlers see every event once; the store keeps the new
  * sessions.
  */
-import { afterEach, describe, it } from 'node:test';
+import { afterEach, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { GatewayIntentBits, MemorySessionStore, Session, SessionClosedError, shardForGuild } from '../../../lib/index.js';
-import { ReshardSeam, RESHARD_DRAIN_MS } from '../../../lib/sharding/reshard-seam.js';
+import { GatewayCloseCodes, GatewayIntentBits, MemorySessionStore, RequestGuildMembers, Session, SessionClosedError, shardForGuild } from '../../../lib/index.js';
+import { ReshardSeam, RESHARD_HOLD_MS, RESHARD_REPLAY_MS } from '../../../lib/sharding/reshard-seam.js';
 import { harness, type Harness } from '../../helpers/gateway.js';
 
 let h: Harness | undefined;
-afterEach(async () => { await h?.cleanup(); h = undefined; });
+afterEach(async () => { await h?.cleanup(); h = undefined; mock.restoreAll(); });
 
 it('after a 4011 reshard, every dispatch the new set received reaches the handlers once', async () => {
   h = await harness({ sim: { shards: 4, maxConcurrency: 2, maxGuildsPerShard: 2, guilds: 6 }, client: { shards: 1, autoReshard: true } });
@@ -92,7 +92,7 @@ async function reshardTo(hh: Harness, total: number, onIdentify: (shard: readonl
 }
 
 describe('the seam', () => {
-  it('drops a late copy on the new set of what the old set delivered once the new session had identified, for RESHARD_DRAIN_MS', async () => {
+  it('drops a late copy on the new set of what the old set delivered once the new session had identified, for RESHARD_REPLAY_MS', async () => {
     let messages: string[];
     ({ h, messages } = await oneShardBot());
     const oldSession = h.bot.sessions.get(0)!;
@@ -112,7 +112,7 @@ describe('the seam', () => {
     h.sim.dispatch('MESSAGE_CREATE', fresh, { session: owner.id! });
     await h.advanceUntil(() => messages.length === 3, 'the new message');
     assert.deepEqual(messages.slice(2), [`${fresh.id}@${owner.shard.join('/')}`], 'the late copy was dropped, the new message delivered');
-    await h.advance(RESHARD_DRAIN_MS);
+    await h.advance(RESHARD_REPLAY_MS);
     h.sim.dispatch('MESSAGE_CREATE', unmatched, { session: owner.id! });
     await h.advanceUntil(() => messages.length === 4, 'the copy after the drain');
     assert.equal(messages[3], `${unmatched.id}@${owner.shard.join('/')}`, 'past the drain, nothing is filtered');
@@ -180,6 +180,87 @@ describe('the seam', () => {
     await reshardTo(h, 2);
     await h.advance(1000);
     assert.deepEqual(messages.map((m) => m.split('@')[0]), [first.id, second.id]);
+  });
+
+  /** Makes `session` stop processing what its current connection receives, as a zombie TCP connection would. */
+  function stall(session: Session): void {
+    const process = session.connectionFrame.bind(session);
+    let stalled: unknown;
+    (session as { connectionFrame: typeof process }).connectionFrame = (conn, frame) => {
+      stalled ??= conn;
+      if (conn !== stalled) process(conn, frame);
+    };
+  }
+
+  for (const which of ['old', 'new'] as const) {
+    it(`a${which === 'old' ? 'n old' : ' new'} session that stalls and resumes after its zombie check replays nothing twice`, async () => {
+      h = await harness({ sim: { shards: 1, maxConcurrency: 1, guilds: 16, heartbeatInterval: 15_000 }, client: { shards: 1 } });
+      const seen: string[] = [];
+      h.bot.handle('MESSAGE_CREATE', (m) => { seen.push(m.id); });
+      let done = false;
+      h.bot.connect().then(() => { done = true; });
+      await h.advanceUntil(() => done, 'connect');
+      const old = h.bot.sessions.get(0)!;
+      // A stalled old session must still run when it notices: 8 new shards, 5 s apart, keep it.
+      const total = which === 'old' ? 8 : 2;
+      const guild = h.sim.guilds.find((g) => shardForGuild(g.id, total) === 0)!;
+      let fresh: Session | undefined;
+      h.bot.on('ready', (session) => { if (session.shard[1] === total && session.shard[0] === 0) fresh ??= session; });
+      let resharded = false;
+      h.bot.reshard(total).then(() => { resharded = true; });
+      await h.advanceUntil(() => fresh !== undefined, 'new shard 0 READY');
+      const stalled = which === 'old' ? old : fresh!;
+      stall(stalled);
+      let resumed = false;
+      h.sim.on('resume', (e) => { if (e.sessionId === stalled.id) resumed = true; });
+      const sent: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const m = h.sim.fixtures.message({ guild_id: guild.id });
+        h.sim.dispatch('MESSAGE_CREATE', m);
+        sent.push(m.id);
+      }
+      await h.advanceUntil(() => resumed, 'the stalled session resumed', { max: 120_000 });
+      await h.advanceUntil(() => resharded, 'the swap', { max: 120_000 });
+      await h.advance(2000);
+      assert.deepEqual(seen, sent, 'each once, in order');
+    });
+  }
+
+  it('a new session whose connection drops before READY expects no copies until it identifies again', async () => {
+    h = await harness({ sim: { shards: 1, maxConcurrency: 1, guilds: 2 }, client: { shards: 1, intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessageReactions } });
+    const seen: string[] = [];
+    h.bot.handle('MESSAGE_REACTION_ADD', (_d, s) => { seen.push(`add@${s.shard.join('/')}`); });
+    h.bot.handle('MESSAGE_REACTION_REMOVE', (_d, s) => { seen.push(`remove@${s.shard.join('/')}`); });
+    let done = false;
+    h.bot.connect().then(() => { done = true; });
+    await h.advanceUntil(() => done, 'connect');
+    const old = h.bot.sessions.get(0)!;
+    const reaction = { user_id: '200000000000000001', channel_id: '300000000000000001', message_id: '400000000000000001', guild_id: h.sim.guilds[0]!.id, emoji: { id: null, name: 'x' }, burst: false, type: 0 };
+    // The new session's first connection drops just before its READY is read.
+    let dropped = false;
+    let connection = 0;
+    h.sim.on('identify', (e) => { if (connection === 0 && e.shard[1] === 1) connection = e.connection; });
+    const original = Session.prototype.connectionFrame;
+    mock.method(Session.prototype, 'connectionFrame', function (this: Session, conn: Parameters<Session['connectionFrame']>[0], frame: Parameters<Session['connectionFrame']>[1]) {
+      if (this !== old && !dropped && frame.t === 'READY') {
+        dropped = true;
+        h!.sim.dropSocket({ connection });
+        return;
+      }
+      original.call(this, conn, frame);
+    });
+    let resharded = false;
+    h.bot.reshard(1).then(() => { resharded = true; });
+    await h.advanceUntil(() => dropped, 'the first connection of the new session dropped', { step: 10 });
+    // Discord routes this to the old session only: the new one has no session now.
+    assert.equal(h.sim.dispatch('MESSAGE_REACTION_ADD', reaction as never, { session: old.id! }), 1);
+    await h.advanceUntil(() => resharded, 'reshard', { step: 10 });
+    await h.advance(500, 50);
+    h.sim.dispatch('MESSAGE_REACTION_REMOVE', reaction as never);
+    await h.advance(200, 50);
+    h.sim.dispatch('MESSAGE_REACTION_ADD', reaction as never);
+    await h.advance(1000, 50);
+    assert.deepEqual(seen, ['add@0/1', 'remove@0/1', 'add@0/1'], 'the second add is a new event');
   });
 
   it('a second reshard inside the drain keeps dropping the late copies of the first', async () => {
@@ -278,17 +359,59 @@ describe('the swap', () => {
     assert.equal(new Set(ids).size, ids.length, 'delivered twice');
   });
 
-  it('close() during a reshard abandons it: no session of the new set stays connected', async () => {
+  for (const when of ['while the new set connects', 'before the count is known', 'before anything is connected'] as const) {
+    it(`close() ${when} abandons the reshard: no session of the new set stays connected`, async () => {
+      h = await harness({ sim: { shards: 2, maxConcurrency: 1, guilds: 4 }, client: { shards: 1 } });
+      let done = false;
+      h.bot.connect().then(() => { done = true; });
+      await h.advanceUntil(() => done, 'connect');
+      let outcome: unknown;
+      h.bot.reshard(when === 'before the count is known' ? undefined : 2).then(() => { outcome = 'resharded'; }, (err: unknown) => { outcome = err; });
+      if (when === 'while the new set connects') await h.advanceUntil(() => h!.sim.sessions.some((s) => s.shard[1] === 2), 'the first new session');
+      await h.bot.close();
+      await h.advanceUntil(() => outcome !== undefined, 'the reshard settled');
+      assert.ok(outcome instanceof SessionClosedError, `reshard(): ${String(outcome)}`);
+      await h.advance(30_000);
+      assert.equal(h.sim.connections, 0, 'no connection survives close()');
+      assert.equal(h.bot.sessions.size, 0);
+    });
+  }
+
+  it('a new session\'s READY leaves the old session\'s member requests of its shard id alone', async () => {
     ({ h } = await oneShardBot());
+    const old = h.bot.sessions.get(0)!;
     let outcome: unknown;
-    h.bot.reshard(2).then(() => { outcome = 'resharded'; }, (err: unknown) => { outcome = err; });
-    await h.advanceUntil(() => h!.sim.sessions.some((s) => s.shard[1] === 2), 'the first new session');
-    await h.bot.close();
-    await h.advanceUntil(() => outcome !== undefined, 'the reshard settled');
-    assert.ok(outcome instanceof SessionClosedError, `reshard(): ${String(outcome)}`);
-    await h.advance(30_000);
-    assert.equal(h.sim.connections, 0, 'no connection survives close()');
-    assert.equal(h.bot.sessions.size, 0);
+    // No answer comes for this guild: the request stays pending, as one whose chunks still stream.
+    h.bot.requestGuildMembers(new RequestGuildMembers({ guild_id: '123456789012345678', query: 'a', limit: 10 }), { session: old })
+      .then(() => { outcome = 'answered'; }, (err: unknown) => { outcome = err; });
+    await h.advance(500, 50);
+    let freshReady = false;
+    h.bot.on('ready', (session) => { if (session.shard[1] === 2 && session.shard[0] === 0) freshReady = true; });
+    let resharded = false;
+    h.bot.reshard(2).then(() => { resharded = true; });
+    await h.advanceUntil(() => freshReady, 'new shard 0 READY');
+    await h.advance(100, 50);
+    assert.equal(outcome, undefined, 'still waiting on the old session');
+    await h.advanceUntil(() => resharded, 'the swap');
+    await h.advanceUntil(() => outcome !== undefined, 'the request settled');
+    assert.ok((outcome as unknown) instanceof SessionClosedError, 'rejected once its own session is retired');
+  });
+
+  it('a new session that ends before the swap ends the reshard at once: the rest of the set does not identify', async () => {
+    ({ h } = await oneShardBot());
+    let fresh: Session | undefined;
+    h.bot.on('ready', (session) => { if (session.shard[1] === 6 && session.shard[0] === 0) fresh ??= session; });
+    let outcome: unknown;
+    h.bot.reshard(6).then(() => { outcome = 'resharded'; }, (err: unknown) => { outcome = err; });
+    await h.advanceUntil(() => fresh !== undefined, 'new shard 0 READY');
+    const identified: number[] = [];
+    h.sim.on('identify', (e) => { if (e.shard[1] === 6) identified.push(e.shard[0]); });
+    h.sim.closeWith(GatewayCloseCodes.AuthenticationFailed, { session: fresh!.id! });
+    await h.advanceUntil(() => outcome !== undefined, 'the reshard settled', { max: 2000 });
+    assert.ok(outcome instanceof Error, `reshard(): ${String(outcome)}`);
+    assert.deepEqual(identified, [], 'no new session identified after one ended');
+    assert.equal(h.bot.sessions.get(0)!.shard[1], 1, 'the old set keeps running');
+    assert.equal(h.bot.sessions.get(0)!.status, 'ready');
   });
 });
 
@@ -326,13 +449,13 @@ describe('ReshardSeam', () => {
     assert.deepEqual(out, ['TYPING_START 7 0/2']);
   });
 
-  it('what the old set misses goes out after RESHARD_DRAIN_MS, in order, and its late copy is dropped', (t) => {
+  it('what the old set misses goes out after RESHARD_HOLD_MS, in order, and its late copy is dropped', (t) => {
     t.mock.timers.enable({ apis: ['Date'] });
     const { seam, out } = overlapping();
     seam.route('MESSAGE_CREATE', msg('a'), fresh[0]!);
     seam.route('MESSAGE_CREATE', msg('b'), fresh[0]!);
     seam.route('MESSAGE_CREATE', msg('b'), oldSession);
-    t.mock.timers.tick(RESHARD_DRAIN_MS);
+    t.mock.timers.tick(RESHARD_HOLD_MS);
     assert.equal(seam.route('MESSAGE_CREATE', msg('c'), oldSession), true);
     assert.deepEqual(out, ['MESSAGE_CREATE a 0/2'], 'released before the event that triggered it');
     assert.equal(seam.route('MESSAGE_CREATE', msg('a'), oldSession), false, 'the old set\'s late copy');
@@ -352,7 +475,7 @@ describe('ReshardSeam', () => {
     assert.equal(seam.finished, false);
     assert.equal(seam.route('MESSAGE_CREATE', msg('1'), fresh[0]!), false);
     assert.equal(seam.route('MESSAGE_CREATE', msg('5'), fresh[1]!), true, 'the new set\'s own events wait for nothing after the swap');
-    t.mock.timers.tick(RESHARD_DRAIN_MS);
+    t.mock.timers.tick(RESHARD_REPLAY_MS);
     assert.equal(seam.finished, true);
     assert.equal(seam.route('MESSAGE_CREATE', msg('2'), fresh[0]!), true, 'past the drain, nothing is filtered');
   });
