@@ -656,9 +656,24 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#leaveLine(session);
     this.#notifySessionChanged();
     this.#members.cancelAll(new SessionClosedError(session.shard[0], error.message), session);
-    if (this.#isShardingRequired(error)) {
+    if (this.#isShardingRequired(error)) this.#reshardFor(session);
+  }
+
+  /**
+   * Reshards because `session` of the running set ended with 4011. A reshard already running
+   * serves it; if that one fails (its own sessions' trouble, reported by whoever started it),
+   * the shard still has no session, so another one starts, with the count Discord recommends.
+   */
+  #reshardFor(session: Session): void {
+    const start = (): void => {
       this.reshard().catch((err: unknown) => this.reportError(err, session));
-    }
+    };
+    const running = this.#resharding;
+    if (running === undefined) return start();
+    const closes = this.#closes;
+    running.then(undefined, () => {
+      if (this.#closes === closes && this.sessions.get(session.shard[0]) === session) start();
+    });
   }
 
   /** @internal */

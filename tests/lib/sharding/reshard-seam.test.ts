@@ -397,6 +397,30 @@ describe('the swap', () => {
     assert.ok((outcome as unknown) instanceof SessionClosedError, 'rejected once its own session is retired');
   });
 
+  it('autoReshard: an old session closed 4011 during a reshard that then fails gets a reshard of its own', async () => {
+    h = await harness({ sim: { shards: 3, maxConcurrency: 1, guilds: 4 }, client: { shards: 1, autoReshard: true } });
+    let done = false;
+    h.bot.connect().then(() => { done = true; });
+    await h.advanceUntil(() => done, 'connect');
+    const old = h.bot.sessions.get(0)!;
+    let fresh: Session | undefined;
+    h.bot.on('ready', (session) => { if (session.shard[1] === 2 && session.shard[0] === 0) fresh ??= session; });
+    let outcome: unknown;
+    h.bot.reshard(2).then(() => { outcome = 'resharded'; }, (err: unknown) => { outcome = err; });
+    await h.advanceUntil(() => fresh !== undefined, 'new shard 0 of 2 READY');
+    // The running set needs more shards, and so does the new set: reshard(2) fails.
+    h.sim.closeWith(GatewayCloseCodes.ShardingRequired, { session: old.id! });
+    await h.advanceUntil(() => old.status === 'closed', 'the old session ended');
+    h.sim.closeWith(GatewayCloseCodes.ShardingRequired, { session: fresh!.id! });
+    await h.advanceUntil(() => outcome !== undefined, 'reshard(2) settled');
+    assert.ok(outcome instanceof Error);
+    let resharded = 0;
+    h.bot.on('resharded', (count) => { resharded = count; });
+    await h.advanceUntil(() => resharded !== 0, 'the reshard for the old session', { max: 120_000 });
+    assert.equal(resharded, 3, 'to the count Discord recommends');
+    assert.deepEqual([...h.bot.sessions.values()].map((s) => [s.shard[1], s.status]), [[3, 'ready'], [3, 'ready'], [3, 'ready']]);
+  });
+
   it('a new session that ends before the swap ends the reshard at once: the rest of the set does not identify', async () => {
     ({ h } = await oneShardBot());
     let fresh: Session | undefined;
