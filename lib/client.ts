@@ -633,6 +633,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.sessions.clear();
     for (const session of fresh) this.sessions.set(session.shard[0], session);
     this.shards = count;
+    for (const session of fresh) session.adoptStoreKey();
     // In one turn: the old set stops delivering; the seam then drops only the new set's late copies.
     const retired = old.map((s) => s.retire());
     seam.swap();

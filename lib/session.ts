@@ -143,6 +143,8 @@ export class Session {
 
   #bot: Client | undefined;
   #store: SessionStore | undefined;
+  /** A reshard's new session leaves the store key alone until the swap (see {@link adoptStoreKey}). */
+  #storeDeferred = false;
   #conn: GatewayConnection | undefined;
   #heartbeater: Heartbeater | undefined;
   #connAbort: AbortController | undefined;
@@ -216,6 +218,7 @@ export class Session {
     this.#store = this.store ?? bot.store;
     // A session starting beside a running set (a reshard) would find that set's session under its key.
     const mayRestore = bot.attachSession(this);
+    this.#storeDeferred = !mayRestore;
     this.status = 'connecting';
     this.#backoff.reset();
     const done = new Promise<void>((resolve, reject) => { this.#connectWaiter = { resolve, reject }; });
@@ -643,12 +646,23 @@ export class Session {
     this.id = undefined;
     this.seq = null;
     this.resumeURL = undefined;
-    if (this.#store) this.#store.delete(this.shard[0]).catch((err: unknown) => this.#bot?.reportError(asError(err), this));
+    if (this.#store && !this.#storeDeferred) this.#store.delete(this.shard[0]).catch((err: unknown) => this.#bot?.reportError(asError(err), this));
+  }
+
+  /**
+   * A reshard's session takes over its shard id's store key at the swap; until then the key
+   * holds the running set's session, which a crash would resume.
+   *
+   * @internal
+   */
+  adoptStoreKey(): void {
+    this.#storeDeferred = false;
+    this.#save();
   }
 
   #save(): void {
     const store = this.#store;
-    if (!store || this.id === undefined || this.seq === null || this.resumeURL === undefined) return;
+    if (!store || this.#storeDeferred || this.id === undefined || this.seq === null || this.resumeURL === undefined) return;
     store.set(this.shard[0], { session_id: this.id, seq: this.seq, resume_gateway_url: this.resumeURL, shard: this.shard })
       .catch((err: unknown) => this.#bot?.reportError(asError(err), this));
   }

@@ -305,6 +305,30 @@ it('with a store, bot.reshard(2) starts new sessions (no resume of the running s
   assert.deepEqual([...identified].sort(), [[0, 2], [1, 2]]);
 });
 
+it('with a store, the running set keeps its store keys until the swap, even when a new session is invalidated', async () => {
+  const store = new MemorySessionStore();
+  h = await harness({ sim: { shards: 1, maxConcurrency: 1, guilds: 4 }, client: { shards: 1, store } });
+  let done = false;
+  h.bot.connect().then(() => { done = true; });
+  await h.advanceUntil(() => done, 'connect');
+  await h.advance(1500);
+  const old = h.bot.sessions.get(0)!;
+  assert.equal((await store.get(0))?.session_id, old.id);
+  let fresh: Session | undefined;
+  h.bot.on('ready', (session) => { if (session.shard[1] === 2 && session.shard[0] === 0) fresh ??= session; });
+  let resharded = false;
+  h.bot.reshard(2).then(() => { resharded = true; });
+  await h.advanceUntil(() => fresh !== undefined, 'new shard 0 READY');
+  h.sim.invalidateSession(false, { session: fresh!.id! });
+  await h.advance(1500);
+  assert.equal(resharded, false);
+  assert.equal((await store.get(0))?.session_id, old.id, 'a crash now resumes the running session');
+  await h.advanceUntil(() => resharded, 'the swap');
+  await h.advance(1500);
+  assert.equal((await store.get(0))?.session_id, h.bot.sessions.get(0)!.id);
+  assert.deepEqual((await store.get(0))?.shard, [0, 2]);
+});
+
 it('with a store, a reshard to the same count identifies its sessions instead of resuming the running ones', async () => {
   const store = new MemorySessionStore();
   h = await harness({ sim: { shards: 1, guilds: 2 }, client: { shards: 1, store } });
