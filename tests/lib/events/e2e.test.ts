@@ -271,6 +271,20 @@ describe('While reconnecting and after closing', () => {
 describe('Request Guild Members through bot.requestGuildMembers', () => {
   const intents = GatewayIntentBits.Guilds | GatewayIntentBits.GuildMembers;
 
+  /**
+   * Connects the harness's one-guild bot; another process of the same bot asked for the whole
+   * member list 10 s ago, so Discord's window for the guild is closed for 20 s more.
+   */
+  async function askedElsewhere(hh: Harness): Promise<{ all: () => RequestGuildMembers; otherSession: Session }> {
+    await hh.session.connect(hh.bot);
+    const guild_id = hh.sim.guilds[0]!.id;
+    const all = (): RequestGuildMembers => new RequestGuildMembers({ guild_id, query: '', limit: 0 });
+    const { other, otherSession } = await otherProcess(hh);
+    await other.requestGuildMembers(all(), { session: otherSession });
+    await hh.advance(10_000);
+    return { all, otherSession };
+  }
+
   /** Another process of the same bot, with its own READY session of the same shard. */
   async function otherProcess(hh: Harness): Promise<{ other: Client; otherSession: Session }> {
     const other = new Client({ token: TOKEN, intents, apiURL: hh.sim.apiURL });
@@ -333,13 +347,8 @@ describe('Request Guild Members through bot.requestGuildMembers', () => {
 
   it('Discord\'s RATE_LIMITED (another process asked first) rejects with its retry_after and closes the guild\'s window for as long', async () => {
     h = await harness({ sim: { guilds: [{ members: 2500 }] }, client: { intents } });
-    await h.session.connect(h.bot);
-    const guild_id = h.sim.guilds[0]!.id;
-    const all = (): RequestGuildMembers => new RequestGuildMembers({ guild_id, query: '', limit: 0 });
-    const { other, otherSession } = await otherProcess(h);
+    const { all, otherSession } = await askedElsewhere(h);
     try {
-      await other.requestGuildMembers(all(), { session: otherSession });
-      await h.advance(10_000);
       const error = await h.bot.requestGuildMembers(all()).then(() => undefined, (err: unknown) => err);
       assert.ok(error instanceof RateLimitedError, `rejected with ${String(error)}`);
       assert.ok(Math.abs(error.retry_after - 20) < 0.5, `Discord's retry_after: ${error.retry_after} s`);
@@ -396,13 +405,8 @@ describe('Request Guild Members through bot.requestGuildMembers', () => {
 
   it('Discord\'s retry_after, read before the request\'s write has completed, is the guild\'s window: a request after it goes out', async () => {
     h = await harness({ sim: { guilds: [{ members: 60 }] }, client: { intents } });
-    await h.session.connect(h.bot);
-    const guild_id = h.sim.guilds[0]!.id;
-    const all = (): RequestGuildMembers => new RequestGuildMembers({ guild_id, query: '', limit: 0 });
-    const { other, otherSession } = await otherProcess(h);
+    const { all, otherSession } = await askedElsewhere(h);
     try {
-      await other.requestGuildMembers(all(), { session: otherSession });
-      await h.advance(10_000);
       let first: unknown;
       const hold = holdWriteCallbacks(h.sim.port);
       try {

@@ -41,9 +41,7 @@ for (let trial = 0; trial < 3; trial++) {
     h = await harness({ sim: { shards: 1, maxConcurrency: 2, guilds: 4 }, client: { shards: 1 } });
     const messages: string[] = [];
     h.bot.handle('MESSAGE_CREATE', (m) => { messages.push(m.id); });
-    let done = false;
-    h.bot.connect().then(() => { done = true; });
-    await h.advanceUntil(() => done, 'connect');
+    await connectAll(h);
     const sent: string[] = [];
     const push = (): void => {
       for (const guild of h!.sim.guilds) {
@@ -66,6 +64,18 @@ for (let trial = 0; trial < 3; trial++) {
   });
 }
 
+/** Runs `bot.connect()` on fake time until every shard is READY. */
+async function connectAll(hh: Harness): Promise<void> {
+  let done = false;
+  hh.bot.connect().then(() => { done = true; });
+  await hh.advanceUntil(() => done, 'connect');
+}
+
+/** One user's reaction on one message: adding it twice gives the same payload twice. */
+function reactionIn(guild_id: string): object {
+  return { user_id: '200000000000000001', channel_id: '300000000000000001', message_id: '400000000000000001', guild_id, emoji: { id: null, name: 'x' }, burst: false, type: 0 };
+}
+
 /**
  * Connects a one-shard bot whose handlers record each MESSAGE_CREATE as `id@shard/total`. With
  * max_concurrency 1 a reshard's shards identify a window apart: what the old set gets at the
@@ -75,9 +85,7 @@ async function oneShardBot(): Promise<{ h: Harness; messages: string[] }> {
   const hh = await harness({ sim: { shards: 1, maxConcurrency: 1, guilds: 6 }, client: { shards: 1 } });
   const messages: string[] = [];
   hh.bot.handle('MESSAGE_CREATE', (m, s) => { messages.push(`${m.id}@${s.shard.join('/')}`); });
-  let done = false;
-  hh.bot.connect().then(() => { done = true; });
-  await hh.advanceUntil(() => done, 'connect');
+  await connectAll(hh);
   return { h: hh, messages };
 }
 
@@ -123,11 +131,9 @@ describe('the seam', () => {
     const seen: string[] = [];
     h.bot.handle('MESSAGE_REACTION_ADD', (_d, s) => { seen.push(`add@${s.shard.join('/')}`); });
     h.bot.handle('MESSAGE_REACTION_REMOVE', (_d, s) => { seen.push(`remove@${s.shard.join('/')}`); });
-    let done = false;
-    h.bot.connect().then(() => { done = true; });
-    await h.advanceUntil(() => done, 'connect');
+    await connectAll(h);
     const guild = h.sim.guilds[0]!;
-    const reaction = { user_id: '200000000000000001', channel_id: '300000000000000001', message_id: '400000000000000001', guild_id: guild.id, emoji: { id: null, name: '👍' }, burst: false, type: 0 };
+    const reaction = reactionIn(guild.id);
     let resharded = false;
     h.bot.reshard(2).then(() => { resharded = true; });
     // Before the new set identifies, Discord routes these to the old session alone.
@@ -145,9 +151,7 @@ describe('the seam', () => {
     h = await harness({ sim: { shards: 1, maxConcurrency: 2, guilds: 2 }, client: { shards: 1 } });
     const resumed: string[] = [];
     h.bot.handle('RESUMED', (_d, s) => { resumed.push(s.shard.join('/')); });
-    let done = false;
-    h.bot.connect().then(() => { done = true; });
-    await h.advanceUntil(() => done, 'connect');
+    await connectAll(h);
     const old = h.bot.sessions.get(0)!;
     let resharded = false;
     h.bot.reshard(2).then(() => { resharded = true; });
@@ -197,9 +201,7 @@ describe('the seam', () => {
       h = await harness({ sim: { shards: 1, maxConcurrency: 1, guilds: 16, heartbeatInterval: 15_000 }, client: { shards: 1 } });
       const seen: string[] = [];
       h.bot.handle('MESSAGE_CREATE', (m) => { seen.push(m.id); });
-      let done = false;
-      h.bot.connect().then(() => { done = true; });
-      await h.advanceUntil(() => done, 'connect');
+      await connectAll(h);
       const old = h.bot.sessions.get(0)!;
       // A stalled old session must still run when it notices: 8 new shards, 5 s apart, keep it.
       const total = which === 'old' ? 8 : 2;
@@ -231,11 +233,9 @@ describe('the seam', () => {
     const seen: string[] = [];
     h.bot.handle('MESSAGE_REACTION_ADD', (_d, s) => { seen.push(`add@${s.shard.join('/')}`); });
     h.bot.handle('MESSAGE_REACTION_REMOVE', (_d, s) => { seen.push(`remove@${s.shard.join('/')}`); });
-    let done = false;
-    h.bot.connect().then(() => { done = true; });
-    await h.advanceUntil(() => done, 'connect');
+    await connectAll(h);
     const old = h.bot.sessions.get(0)!;
-    const reaction = { user_id: '200000000000000001', channel_id: '300000000000000001', message_id: '400000000000000001', guild_id: h.sim.guilds[0]!.id, emoji: { id: null, name: 'x' }, burst: false, type: 0 };
+    const reaction = reactionIn(h.sim.guilds[0]!.id);
     // The new session's first connection drops just before its READY is read.
     let dropped = false;
     let connection = 0;
@@ -285,9 +285,7 @@ describe('the seam', () => {
 it('with a store, bot.reshard(2) starts new sessions (no resume of the running set\'s) and the store then holds them', async () => {
   const store = new MemorySessionStore();
   h = await harness({ sim: { shards: 1, maxConcurrency: 2, guilds: 4 }, client: { shards: 1, store } });
-  let done = false;
-  h.bot.connect().then(() => { done = true; });
-  await h.advanceUntil(() => done, 'connect');
+  await connectAll(h);
   const identified: Array<readonly [number, number]> = [];
   let resumes = 0;
   h.sim.on('identify', (e) => identified.push(e.shard));
@@ -308,9 +306,7 @@ it('with a store, bot.reshard(2) starts new sessions (no resume of the running s
 it('with a store, the running set keeps its store keys until the swap, even when a new session is invalidated', async () => {
   const store = new MemorySessionStore();
   h = await harness({ sim: { shards: 1, maxConcurrency: 1, guilds: 4 }, client: { shards: 1, store } });
-  let done = false;
-  h.bot.connect().then(() => { done = true; });
-  await h.advanceUntil(() => done, 'connect');
+  await connectAll(h);
   await h.advance(1500);
   const old = h.bot.sessions.get(0)!;
   assert.equal((await store.get(0))?.session_id, old.id);
@@ -332,9 +328,7 @@ it('with a store, the running set keeps its store keys until the swap, even when
 it('with a store, a reshard to the same count identifies its sessions instead of resuming the running ones', async () => {
   const store = new MemorySessionStore();
   h = await harness({ sim: { shards: 1, guilds: 2 }, client: { shards: 1, store } });
-  let done = false;
-  h.bot.connect().then(() => { done = true; });
-  await h.advanceUntil(() => done, 'connect');
+  await connectAll(h);
   const old = h.bot.sessions.get(0)!;
   let resumes = 0;
   h.sim.on('resume', () => resumes++);
@@ -386,9 +380,7 @@ describe('the swap', () => {
   for (const when of ['while the new set connects', 'before the count is known', 'before anything is connected'] as const) {
     it(`close() ${when} abandons the reshard: no session of the new set stays connected`, async () => {
       h = await harness({ sim: { shards: 2, maxConcurrency: 1, guilds: 4 }, client: { shards: 1 } });
-      let done = false;
-      h.bot.connect().then(() => { done = true; });
-      await h.advanceUntil(() => done, 'connect');
+      await connectAll(h);
       let outcome: unknown;
       h.bot.reshard(when === 'before the count is known' ? undefined : 2).then(() => { outcome = 'resharded'; }, (err: unknown) => { outcome = err; });
       if (when === 'while the new set connects') await h.advanceUntil(() => h!.sim.sessions.some((s) => s.shard[1] === 2), 'the first new session');
@@ -423,9 +415,7 @@ describe('the swap', () => {
 
   it('autoReshard: an old session closed 4011 during a reshard that then fails gets a reshard of its own', async () => {
     h = await harness({ sim: { shards: 3, maxConcurrency: 1, guilds: 4 }, client: { shards: 1, autoReshard: true } });
-    let done = false;
-    h.bot.connect().then(() => { done = true; });
-    await h.advanceUntil(() => done, 'connect');
+    await connectAll(h);
     const old = h.bot.sessions.get(0)!;
     let fresh: Session | undefined;
     h.bot.on('ready', (session) => { if (session.shard[1] === 2 && session.shard[0] === 0) fresh ??= session; });
