@@ -622,6 +622,7 @@ export class Client extends EventEmitter<ClientEvents> {
         await new Promise<void>((resolve) => this.#sessionChanged.push(resolve));
       }
     } catch (err) {
+      seam.abandon();
       this.#seam = previous?.finished === false ? previous : undefined;
       // retire() leaves the store alone: its keys hold the old set's sessions, which keep running.
       await Promise.all(fresh.map((s) => s.retire('the reshard was abandoned')));
@@ -655,6 +656,7 @@ export class Client extends EventEmitter<ClientEvents> {
   /** @internal Called when a session ends for good, with the reason. */
   sessionEnded(session: Session, error: Error): void {
     this.#leaveLine(session);
+    this.#seam?.oldEnded(session);
     this.#notifySessionChanged();
     this.#members.cancelAll(new SessionClosedError(session.shard[0], error.message), session);
     if (this.#isShardingRequired(error)) this.#reshardFor(session);

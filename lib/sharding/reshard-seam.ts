@@ -2,16 +2,10 @@ import { createHash } from 'node:crypto';
 import type { Session } from '../session.js';
 import { shardForGuild } from './shard-for-guild.js';
 
-/**
- * How many dispatches of one set a reshard remembers, waiting for their copies from the other
- * set. Past it the oldest are forgotten (their copies, should they still come, go through).
- */
+/** How many old-set dispatches a reshard remembers at once, waiting for their copies; past it, no copy is expected. */
 export const MAX_REMEMBERED_DISPATCHES = 200_000;
 
-/**
- * How many of the new set's dispatches wait for the old set's copy at most. Past it the oldest
- * goes out at once, without waiting (never dropped).
- */
+/** How many new-set dispatches wait for the old set's copy at most; past it the oldest goes out early (never dropped). */
 export const MAX_HELD_DISPATCHES = 100_000;
 
 /**
@@ -48,41 +42,72 @@ const CONNECTION_EVENTS: ReadonlySet<string> = new Set([
 ]);
 /** Dispatches whose guild is their `id`; the others name it `guild_id`, and those with neither go to shard 0. */
 const GUILD_IS_ID: ReadonlySet<string> = new Set(['GUILD_CREATE', 'GUILD_UPDATE', 'GUILD_DELETE']);
+/** The guild key of dispatches without a guild (DMs, the bot's user): Discord sends them to shard 0. */
+const NO_GUILD = '';
 
-/** A remembered dispatch: how many copies are still due, and when it was first delivered. */
-interface Remembered {
-  count: number;
+/** A dispatch one set delivered, waiting for the other set's copy. */
+interface Entry {
+  readonly key: string;
   readonly at: number;
 }
 
-/** Dispatches one set delivered, in delivery order (Map order), by digest. */
-type Ledger = Map<string, Remembered>;
-
 /** A new-set dispatch waiting for the old set's copy. */
-interface Held {
+interface Held extends Entry {
   readonly event: string;
   readonly payload: unknown;
   readonly session: Session;
-  readonly key: string;
-  readonly at: number;
-  /** The old set delivered it: it goes nowhere. */
-  matched: boolean;
+  readonly guild: string;
+  /** Matched by the old set's copy, or delivered: it waits no more. */
+  done: boolean;
+}
+
+/** A first-in first-out list that drops from its front without shifting (compacted as it goes). */
+class Line<T> {
+  items: T[] = [];
+  head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  /** Drops the first `count` items. */
+  drop(count: number): void {
+    this.head += count;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
 }
 
 /**
- * The seam between two shard sets during a reshard. Until the swap the old set delivers, in its
- * order; the new set's dispatches wait, each until the old set's copy arrives (then it is
- * dropped) or for {@link RESHARD_HOLD_MS} (then it goes out, and a later copy from the old set,
- * such as a replay after it resumes, is dropped). At the swap what still waits goes out in
- * arrival order; after it the new set's late copies of what the old set delivered are dropped.
- * Copies are matched for {@link RESHARD_REPLAY_MS}. The same name and payload make
- * the same event. So handlers see every event once, in each guild's order, whichever set got it.
+ * The seam between two shard sets during a reshard: handlers see every event once, in each
+ * guild's order, whichever set got it. Discord sends a guild's events to both sets once the
+ * guild's new session has identified, each set in the guild's order; the same name and payload
+ * make the same event.
  *
- * Discord sends an event to both sets only once the new session of its guild has identified:
- * the old set's dispatches wait for a copy only from then on, and until that session is lost,
- * so an event that merely repeats an earlier payload (a reaction added again) is never taken
- * for a copy. Dispatches of a guild whose old session has ended go out at once. Only used while
- * resharding, so its cost (one serialization per dispatch) never touches the normal path.
+ * Until the swap the old set delivers. A new-set dispatch waits for the old set's copy (then it
+ * is dropped), at most {@link RESHARD_HOLD_MS} (then it goes out: the old set missed it or is
+ * stalled, and its later copy, a replay after it resumes, is dropped). When the old set delivers
+ * a guild's event, the new set's earlier dispatches of that guild still waiting are ones it
+ * missed: they go out first. A guild whose old session has ended gets the new set's dispatches
+ * at once. A new session's initial GUILD_CREATEs (the guilds its READY lists) are its own and go
+ * out at once. At the swap what still waits goes out in arrival order; after it, the new set's
+ * copies of what the old set delivered are dropped.
+ *
+ * Old-set dispatches of a guild wait for a copy only while its new session is identified (from
+ * its identify slot until it loses its session): Discord sends no copy of anything earlier, so
+ * an event that merely repeats an earlier payload (a reaction added again) is not taken for a
+ * copy. A match also ends the wait of the same guild's earlier entries: their copies will not
+ * come. Copies are matched for {@link RESHARD_REPLAY_MS}. Only used while resharding, so its cost
+ * (one serialization per dispatch) never touches the normal path.
  */
 export class ReshardSeam {
   readonly #deliver: SeamDelivery;
@@ -95,14 +120,19 @@ export class ReshardSeam {
   readonly #oldTotal: number;
   /** New sessions whose current session Discord sends their guilds' events to. */
   readonly #identified = new Set<Session>();
-  /** What the old set delivered, waiting for the new set's copies. */
-  readonly #oldLedger: Ledger = new Map();
-  /** What the new set delivered before the old set's copy came (it was late or missing). */
-  readonly #newLedger: Ledger = new Map();
-  /** The new set's waiting dispatches in arrival order, from `#heldHead` on, and by digest. */
-  #held: Held[] = [];
-  #heldHead = 0;
-  readonly #heldByKey = new Map<string, Held[]>();
+  /** Guilds whose initial GUILD_CREATE each new session still has to receive (from its READY). */
+  readonly #loading = new Map<Session, Set<string>>();
+  /** What the old set delivered, per guild in its order, waiting for the new set's copies. */
+  readonly #oldPending = new Map<string, Line<Entry>>();
+  #oldPendingCount = 0;
+  #lastOldPendingAt = 0;
+  /** What the new set delivered before the old set's copy came, per guild. */
+  readonly #newDelivered = new Map<string, Line<Entry>>();
+  /** The new set's waiting dispatches: all in arrival order, and per guild. */
+  #held = new Line<Held>();
+  readonly #heldByGuild = new Map<string, Line<Held>>();
+  #heldCount = 0;
+  #timer: NodeJS.Timeout | undefined;
   readonly #maxRemembered: number;
   readonly #maxHeld: number;
   /** A seam still draining when this reshard began: its new set is this one's old set. */
@@ -130,9 +160,7 @@ export class ReshardSeam {
 
   /** Whether the swap is done and no old-set dispatch waits for its copy any more. */
   get finished(): boolean {
-    if (!this.#swapped) return false;
-    expire(this.#oldLedger, Date.now());
-    return this.#oldLedger.size === 0;
+    return this.#swapped && (this.#oldPendingCount === 0 || Date.now() - this.#lastOldPendingAt >= RESHARD_REPLAY_MS);
   }
 
   /** Whether `session` belongs to the new set and the swap is still ahead. */
@@ -145,104 +173,217 @@ export class ReshardSeam {
     if (this.#fresh.has(session)) this.#identified.add(session);
   }
 
-  /** A new session lost its session (it must identify again): until then, no copies come to it. */
+  /** A new session lost its session (it must identify again): no copies come to it of what its guilds had meanwhile. */
   lost(session: Session): void {
-    this.#identified.delete(session);
+    if (!this.#identified.delete(session)) return;
+    for (const [guild, line] of this.#oldPending) {
+      if (this.#shardOf(guild, this.#total) !== session.shard[0]) continue;
+      this.#oldPendingCount -= line.size;
+      this.#oldPending.delete(guild);
+    }
+  }
+
+  /** An old session ended: its guilds' waiting new-set dispatches go out now, in order, and later ones at once. */
+  oldEnded(session: Session): void {
+    if (this.#swapped) return;
+    for (const guild of [...this.#heldByGuild.keys()]) {
+      if (this.#old.get(this.#shardOf(guild, this.#oldTotal)) === session) this.#releaseGuild(guild, this.#heldByGuild.get(guild)!.size);
+    }
   }
 
   /**
    * Decides what to do with a dispatch: `true` = deliver it now. Dispatches it held may be
-   * delivered from here, before this one, once they have waited long enough.
+   * delivered from here, before this one.
    */
   route(event: string, payload: unknown, session: Session): boolean {
-    if (CONNECTION_EVENTS.has(event)) return true;
+    const fresh = this.#fresh.has(session);
+    if (CONNECTION_EVENTS.has(event)) {
+      if (fresh && event === 'READY') this.#loading.set(session, new Set(guildIds(payload)));
+      return true;
+    }
+    if (fresh && event === 'GUILD_CREATE' && this.#loading.get(session)?.delete(guildOf(event, payload)) === true) return true;
     const now = Date.now();
-    if (!this.#swapped) this.#releaseOverdue(now);
-    if (this.#fresh.has(session)) {
-      expire(this.#oldLedger, now);
-      if (this.#swapped && this.#oldLedger.size === 0) return true;
+    const guild = guildOf(event, payload);
+    if (this.#swapped) {
+      if (!fresh || this.#oldPendingCount === 0) return true;
+      const pending = this.#oldPending.get(guild);
+      return pending === undefined || !this.#takeThrough(pending, guild, keyOf(event, payload), now);
+    }
+    this.#releaseOverdue(now);
+    if (fresh) {
       const key = keyOf(event, payload);
-      if (take(this.#oldLedger, key)) return false;
-      if (this.#swapped || !this.#oldOwnerAlive(event, payload)) return true;
-      this.#hold({ event, payload, session, key, at: now, matched: false });
+      const pending = this.#oldPending.get(guild);
+      if (pending !== undefined && this.#takeThrough(pending, guild, key, now)) return false;
+      if (!this.#oldOwnerAlive(guild)) {
+        const held = this.#heldByGuild.get(guild);
+        if (held !== undefined) this.#releaseGuild(guild, held.size);
+        return true;
+      }
+      this.#hold({ key, at: now, event, payload, session, guild, done: false });
       return false;
     }
-    if (this.#swapped) return true;
     if (this.#previous !== undefined && !this.#previous.route(event, payload, session)) return false;
-    expire(this.#newLedger, now);
-    const copyComing = this.#copyComing(event, payload);
-    if (!copyComing && this.#heldByKey.size === 0 && this.#newLedger.size === 0) return true;
+    const coming = this.#copyComing(guild);
+    const delivered = this.#newDelivered.get(guild);
+    const held = this.#heldByGuild.get(guild);
+    if (!coming && delivered === undefined && held === undefined) return true;
     const key = keyOf(event, payload);
-    if (take(this.#newLedger, key)) return false;
-    const waiting = this.#heldByKey.get(key);
-    if (waiting !== undefined) {
-      waiting.shift()!.matched = true;
-      if (waiting.length === 0) this.#heldByKey.delete(key);
-    } else if (copyComing) {
-      remember(this.#oldLedger, key, now, this.#maxRemembered);
+    if (delivered !== undefined && this.#takeNewDelivered(delivered, guild, key, now)) return false;
+    if (held !== undefined) {
+      const at = indexOf(held, key);
+      if (at >= 0) {
+        // The old set delivers in the guild's order: what the new set has from before it, the old set missed.
+        this.#releaseGuild(guild, at);
+        this.#heldByGuild.get(guild)!.items[this.#heldByGuild.get(guild)!.head]!.done = true;
+        this.#dropHeld(guild, 1);
+        return true;
+      }
+    }
+    if (coming && this.#oldPendingCount < this.#maxRemembered) {
+      let pending = this.#oldPending.get(guild);
+      if (pending === undefined) this.#oldPending.set(guild, (pending = new Line()));
+      pending.push({ key, at: now });
+      this.#oldPendingCount++;
+      this.#lastOldPendingAt = now;
     }
     return true;
   }
 
-  /** The old set stops delivering: what the new set holds goes out, then only its late copies are dropped. */
+  /** The old set stops delivering: what the new set holds goes out in arrival order, then only its late copies are dropped. */
   swap(): void {
     this.#swapped = true;
     this.#previous = undefined;
+    this.#stopTimer();
     const held = this.#held;
-    const head = this.#heldHead;
-    this.#held = [];
-    this.#heldHead = 0;
-    this.#heldByKey.clear();
-    this.#newLedger.clear();
-    for (let i = head; i < held.length; i++) {
-      const h = held[i]!;
-      if (!h.matched) this.#deliver(h.event, h.payload, h.session);
+    this.#held = new Line();
+    this.#heldByGuild.clear();
+    this.#heldCount = 0;
+    this.#newDelivered.clear();
+    for (let i = held.head; i < held.items.length; i++) {
+      const h = held.items[i]!;
+      if (!h.done) this.#deliver(h.event, h.payload, h.session);
     }
+  }
+
+  /** The reshard was abandoned: the old set goes on alone, and nothing waits any more. */
+  abandon(): void {
+    this.#stopTimer();
+    this.#held = new Line();
+    this.#heldByGuild.clear();
+    this.#heldCount = 0;
   }
 
   #hold(held: Held): void {
-    if (this.#held.length - this.#heldHead >= this.#maxHeld) this.#releaseHead(held.at);
+    if (this.#heldCount >= this.#maxHeld) this.#releaseOldest(held.at);
     this.#held.push(held);
-    const same = this.#heldByKey.get(held.key);
-    if (same === undefined) this.#heldByKey.set(held.key, [held]);
-    else same.push(held);
+    let line = this.#heldByGuild.get(held.guild);
+    if (line === undefined) this.#heldByGuild.set(held.guild, (line = new Line()));
+    line.push(held);
+    this.#heldCount++;
+    this.#timer ??= setTimeout(() => this.#onTimer(), RESHARD_HOLD_MS).unref();
   }
 
-  /** Delivers what has waited for the old set's copy longer than {@link RESHARD_HOLD_MS}, in order. */
+  #onTimer(): void {
+    this.#timer = undefined;
+    if (this.#swapped) return;
+    const now = Date.now();
+    this.#releaseOverdue(now);
+    const next = this.#oldestHeld();
+    if (next !== undefined) this.#timer = setTimeout(() => this.#onTimer(), Math.max(1, next.at + RESHARD_HOLD_MS - now)).unref();
+  }
+
+  #stopTimer(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #oldestHeld(): Held | undefined {
+    const line = this.#held;
+    while (line.size > 0 && line.items[line.head]!.done) line.drop(1);
+    return line.size > 0 ? line.items[line.head] : undefined;
+  }
+
+  /** Delivers what has waited for the old set's copy longer than {@link RESHARD_HOLD_MS}, in arrival order. */
   #releaseOverdue(now: number): void {
-    while (this.#heldHead < this.#held.length) {
-      const head = this.#held[this.#heldHead]!;
-      if (!head.matched && now - head.at < RESHARD_HOLD_MS) break;
-      this.#releaseHead(now);
+    for (let oldest = this.#oldestHeld(); oldest !== undefined && now - oldest.at >= RESHARD_HOLD_MS; oldest = this.#oldestHeld()) {
+      this.#releaseOldest(now);
     }
   }
 
-  /** Takes the oldest held dispatch off the queue; unless matched, delivers it and expects the old set's copy no more. */
-  #releaseHead(now: number): void {
-    const head = this.#held[this.#heldHead]!;
-    this.#heldHead++;
-    if (this.#heldHead * 2 > this.#held.length) {
-      this.#held.splice(0, this.#heldHead);
-      this.#heldHead = 0;
-    }
-    if (head.matched) return;
-    const same = this.#heldByKey.get(head.key)!;
-    same.splice(same.indexOf(head), 1);
-    if (same.length === 0) this.#heldByKey.delete(head.key);
-    remember(this.#newLedger, head.key, now, this.#maxRemembered);
-    this.#deliver(head.event, head.payload, head.session);
+  /** Delivers the oldest waiting dispatch; the old set's copy, should it come (a replay), is then dropped. */
+  #releaseOldest(now: number): void {
+    const oldest = this.#oldestHeld();
+    if (oldest === undefined) return;
+    let delivered = this.#newDelivered.get(oldest.guild);
+    if (delivered === undefined) this.#newDelivered.set(oldest.guild, (delivered = new Line()));
+    delivered.push({ key: oldest.key, at: now });
+    this.#releaseGuild(oldest.guild, 1);
   }
 
-  /** Whether the new session that gets this event's guild has identified. */
-  #copyComing(event: string, payload: unknown): boolean {
-    const target = this.#freshByShard.get(shardOf(event, payload, this.#total));
+  /** Delivers, in order, the first `count` waiting dispatches of `guild`. */
+  #releaseGuild(guild: string, count: number): void {
+    const line = this.#heldByGuild.get(guild);
+    if (line === undefined) return;
+    const out = line.items.slice(line.head, line.head + count);
+    this.#dropHeld(guild, count);
+    for (const h of out) {
+      h.done = true;
+      this.#deliver(h.event, h.payload, h.session);
+    }
+  }
+
+  #dropHeld(guild: string, count: number): void {
+    const line = this.#heldByGuild.get(guild)!;
+    line.drop(count);
+    this.#heldCount -= count;
+    if (line.size === 0) this.#heldByGuild.delete(guild);
+  }
+
+  /**
+   * Whether the old set delivered `key` in `guild` (its copy is due no more). The guild's
+   * entries before it are dropped too: the new set has the guild in the same order, so their
+   * copies are not coming.
+   */
+  #takeThrough(pending: Line<Entry>, guild: string, key: string, now: number): boolean {
+    const expired = countExpired(pending, now);
+    if (expired > 0) {
+      pending.drop(expired);
+      this.#oldPendingCount -= expired;
+    }
+    const at = indexOf(pending, key);
+    if (at < 0) {
+      if (pending.size === 0) this.#oldPending.delete(guild);
+      return false;
+    }
+    pending.drop(at + 1);
+    this.#oldPendingCount -= at + 1;
+    if (pending.size === 0) this.#oldPending.delete(guild);
+    return true;
+  }
+
+  /** Whether the new set delivered `key` in `guild` before the old set's copy (this one) came. */
+  #takeNewDelivered(delivered: Line<Entry>, guild: string, key: string, now: number): boolean {
+    delivered.drop(countExpired(delivered, now));
+    const at = indexOf(delivered, key);
+    if (at >= 0) delivered.drop(at + 1);
+    if (delivered.size === 0) this.#newDelivered.delete(guild);
+    return at >= 0;
+  }
+
+  /** Whether the new session that gets `guild`'s events has identified. */
+  #copyComing(guild: string): boolean {
+    const target = this.#freshByShard.get(this.#shardOf(guild, this.#total));
     return target !== undefined && this.#identified.has(target);
   }
 
-  /** Whether the old session that gets this event's guild may still deliver it (it has not ended). */
-  #oldOwnerAlive(event: string, payload: unknown): boolean {
-    const owner = this.#old.get(shardOf(event, payload, this.#oldTotal));
+  /** Whether the old session that gets `guild`'s events may still deliver them (it has not ended). */
+  #oldOwnerAlive(guild: string): boolean {
+    const owner = this.#old.get(this.#shardOf(guild, this.#oldTotal));
     return owner !== undefined && owner.status !== 'closed';
+  }
+
+  #shardOf(guild: string, total: number): number {
+    return guild === NO_GUILD ? 0 : shardForGuild(guild, total);
   }
 }
 
@@ -251,37 +392,34 @@ function totalOf(sessions: Iterable<Session>): number {
   return 1;
 }
 
-/** The shard of `total` that gets this event: its guild's, or shard 0 for events without one (DMs). */
-function shardOf(event: string, payload: unknown, total: number): number {
+/** The guild a dispatch belongs to, or {@link NO_GUILD}. */
+function guildOf(event: string, payload: unknown): string {
   const d = payload as { guild_id?: unknown; id?: unknown } | null;
-  const guildId = typeof d?.guild_id === 'string' ? d.guild_id : GUILD_IS_ID.has(event) && typeof d?.id === 'string' ? d.id : undefined;
-  return guildId === undefined ? 0 : shardForGuild(guildId, total);
+  if (typeof d?.guild_id === 'string') return d.guild_id;
+  return GUILD_IS_ID.has(event) && typeof d?.id === 'string' ? d.id : NO_GUILD;
 }
 
-function remember(ledger: Ledger, key: string, now: number, max: number): void {
-  const entry = ledger.get(key);
-  if (entry !== undefined) {
-    entry.count++;
-    return;
+/** The guild ids a READY lists. */
+function guildIds(ready: unknown): string[] {
+  const guilds = (ready as { guilds?: unknown } | null)?.guilds;
+  if (!Array.isArray(guilds)) return [];
+  return guilds.flatMap((g: unknown) => (typeof (g as { id?: unknown } | null)?.id === 'string' ? [(g as { id: string }).id] : []));
+}
+
+/** The position (from the line's head) of the first entry with `key` still waiting, or -1. */
+function indexOf(line: Line<Entry & { done?: boolean }>, key: string): number {
+  for (let i = line.head; i < line.items.length; i++) {
+    const entry = line.items[i]!;
+    if (entry.key === key && entry.done !== true) return i - line.head;
   }
-  if (ledger.size >= max) ledger.delete(ledger.keys().next().value!);
-  ledger.set(key, { count: 1, at: now });
+  return -1;
 }
 
-/** Forgets what has waited longer than {@link RESHARD_REPLAY_MS} for its copy (the oldest come first). */
-function expire(ledger: Ledger, now: number): void {
-  for (const [key, entry] of ledger) {
-    if (now - entry.at < RESHARD_REPLAY_MS) return;
-    ledger.delete(key);
-  }
-}
-
-/** Whether `key` is in `ledger` (and counts one copy off). */
-function take(ledger: Ledger, key: string): boolean {
-  const entry = ledger.get(key);
-  if (entry === undefined) return false;
-  if (--entry.count === 0) ledger.delete(key);
-  return true;
+/** How many entries at the line's front are older than {@link RESHARD_REPLAY_MS}. */
+function countExpired(line: Line<Entry>, now: number): number {
+  let count = 0;
+  while (count < line.size && now - line.items[line.head + count]!.at >= RESHARD_REPLAY_MS) count++;
+  return count;
 }
 
 /** Same name and payload, same key; a digest, so a remembered GUILD_CREATE costs 44 bytes, not megabytes. */

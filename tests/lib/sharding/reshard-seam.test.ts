@@ -487,16 +487,48 @@ describe('ReshardSeam', () => {
     assert.deepEqual(out, ['TYPING_START 7 0/2']);
   });
 
-  it('what the old set misses goes out after RESHARD_HOLD_MS, in order, and its late copy is dropped', (t) => {
-    t.mock.timers.enable({ apis: ['Date'] });
+  it('what the old set has not delivered within RESHARD_HOLD_MS goes out, in order, and the old set\'s late copy (a replay) is dropped', (t) => {
+    t.mock.timers.enable({ apis: ['Date', 'setTimeout'] });
     const { seam, out } = overlapping();
     seam.route('MESSAGE_CREATE', msg('a'), fresh[0]!);
     seam.route('MESSAGE_CREATE', msg('b'), fresh[0]!);
-    seam.route('MESSAGE_CREATE', msg('b'), oldSession);
-    t.mock.timers.tick(RESHARD_HOLD_MS);
-    assert.equal(seam.route('MESSAGE_CREATE', msg('c'), oldSession), true);
-    assert.deepEqual(out, ['MESSAGE_CREATE a 0/2'], 'released before the event that triggered it');
+    t.mock.timers.tick(RESHARD_HOLD_MS - 1);
+    assert.deepEqual(out, []);
+    t.mock.timers.tick(1);
+    assert.deepEqual(out, ['MESSAGE_CREATE a 0/2', 'MESSAGE_CREATE b 0/2'], 'on a timer, without another dispatch');
     assert.equal(seam.route('MESSAGE_CREATE', msg('a'), oldSession), false, 'the old set\'s late copy');
+    assert.equal(seam.route('MESSAGE_CREATE', msg('b'), oldSession), false);
+    assert.equal(seam.route('MESSAGE_CREATE', msg('c'), oldSession), true);
+  });
+
+  it('when the old set delivers a guild\'s event, the new set\'s earlier ones of that guild it missed go out first', () => {
+    const { seam, out } = overlapping();
+    const other = String(1n << 22n);
+    seam.route('MESSAGE_CREATE', msg('a'), fresh[0]!);
+    seam.route('MESSAGE_CREATE', msg('x', other), fresh[1]!);
+    seam.route('MESSAGE_CREATE', msg('b'), fresh[0]!);
+    assert.equal(seam.route('MESSAGE_CREATE', msg('b'), oldSession), true);
+    assert.deepEqual(out, ['MESSAGE_CREATE a 0/2'], 'the old set missed a; another guild\'s event still waits');
+    seam.swap();
+    assert.deepEqual(out, ['MESSAGE_CREATE a 0/2', 'MESSAGE_CREATE x 1/2']);
+  });
+
+  it('an old session that ends releases its guilds\' waiting dispatches in order, and later ones go out at once', () => {
+    const ending = new Session({ shard: [0, 1] });
+    const { seam, out } = overlapping({}, new Map([[0, ending]]));
+    seam.route('MESSAGE_CREATE', msg('1'), fresh[0]!);
+    ending.status = 'closed';
+    seam.oldEnded(ending);
+    assert.deepEqual(out, ['MESSAGE_CREATE 1 0/2']);
+    assert.equal(seam.route('MESSAGE_CREATE', msg('2'), fresh[0]!), true);
+  });
+
+  it('a new session\'s initial GUILD_CREATEs (the guilds its READY lists) go out at once; a later GUILD_CREATE is matched', () => {
+    const { seam } = overlapping();
+    const guild = String(1n << 22n);
+    assert.equal(seam.route('READY', { guilds: [{ id: guild, unavailable: true }] }, fresh[1]!), true);
+    assert.equal(seam.route('GUILD_CREATE', { id: guild, name: 'g' }, fresh[1]!), true);
+    assert.equal(seam.route('GUILD_CREATE', { id: guild, name: 'g' }, fresh[1]!), false, 'a second one waits for the old set\'s');
   });
 
   it('at the swap what still waits goes out in arrival order; afterwards late copies of the old set\'s events are dropped until none is due', (t) => {
@@ -590,11 +622,11 @@ describe('ReshardSeam', () => {
     assert.deepEqual(out, ['MESSAGE_CREATE 1 1/2', 'MESSAGE_CREATE 2 1/2', 'MESSAGE_CREATE 3 1/2']);
   });
 
-  it('remembers a bounded number of dispatches per set, forgetting the oldest first', () => {
+  it('remembers a bounded number of old-set dispatches: past it, no copy is expected', () => {
     const { seam, out } = overlapping({ maxRemembered: 3 });
     for (const id of ['1', '2', '3', '4']) seam.route('MESSAGE_CREATE', msg(id), oldSession);
     for (const id of ['1', '2', '3', '4']) seam.route('MESSAGE_CREATE', msg(id), fresh[0]!);
     seam.swap();
-    assert.deepEqual(out, ['MESSAGE_CREATE 1 0/2'], 'only the forgotten one comes again');
+    assert.deepEqual(out, ['MESSAGE_CREATE 4 0/2'], 'only the one not remembered comes again');
   });
 });
