@@ -187,7 +187,7 @@ export class ReshardSeam {
   oldEnded(session: Session): void {
     if (this.#swapped) return;
     for (const guild of [...this.#heldByGuild.keys()]) {
-      if (this.#old.get(this.#shardOf(guild, this.#oldTotal)) === session) this.#releaseGuild(guild, this.#heldByGuild.get(guild)!.size);
+      if (this.#old.get(this.#shardOf(guild, this.#oldTotal)) === session) this.#releaseGuild(guild, this.#heldByGuild.get(guild)?.size ?? 0);
     }
   }
 
@@ -213,7 +213,13 @@ export class ReshardSeam {
     if (fresh) {
       const key = keyOf(event, payload);
       const pending = this.#oldPending.get(guild);
-      if (pending !== undefined && this.#takeThrough(pending, guild, key, now)) return false;
+      if (pending !== undefined && this.#takeThrough(pending, guild, key, now)) {
+        // The old set delivered this without the guild's events the new set holds from before it, nor
+        // those the new set already released: it missed them.
+        this.#releaseGuild(guild, this.#heldByGuild.get(guild)?.size ?? 0);
+        this.#newDelivered.delete(guild);
+        return false;
+      }
       if (!this.#oldOwnerAlive(guild)) {
         const held = this.#heldByGuild.get(guild);
         if (held !== undefined) this.#releaseGuild(guild, held.size);
@@ -223,7 +229,11 @@ export class ReshardSeam {
       return false;
     }
     if (this.#previous !== undefined && !this.#previous.route(event, payload, session)) return false;
-    const coming = this.#copyComing(guild);
+    // A guild becoming available sends GUILD_CREATE to both sets: the new set's is then a copy, not its own.
+    const owner = this.#freshByShard.get(this.#shardOf(guild, this.#total));
+    if (event === 'GUILD_CREATE' && owner !== undefined) this.#loading.get(owner)?.delete(guild);
+    // Discord sends the new set copies only once the guild's new session has identified.
+    const coming = owner !== undefined && this.#identified.has(owner);
     const delivered = this.#newDelivered.get(guild);
     const held = this.#heldByGuild.get(guild);
     if (!coming && delivered === undefined && held === undefined) return true;
@@ -232,10 +242,13 @@ export class ReshardSeam {
     if (held !== undefined) {
       const at = indexOf(held, key);
       if (at >= 0) {
-        // The old set delivers in the guild's order: what the new set has from before it, the old set missed.
-        this.#releaseGuild(guild, at);
-        this.#heldByGuild.get(guild)!.items[this.#heldByGuild.get(guild)!.head]!.done = true;
-        this.#dropHeld(guild, 1);
+        // The old set delivers in the guild's order: what the new set holds from before this, the
+        // old set missed, and what it remembered or released before this, the other set passed.
+        const missed = held.items.slice(held.head, held.head + at);
+        held.items[held.head + at]!.done = true;
+        this.#dropHeld(guild, at + 1);
+        this.#forgetGuild(guild);
+        this.#deliverAll(missed);
         return true;
       }
     }
@@ -265,7 +278,11 @@ export class ReshardSeam {
     }
   }
 
-  /** The reshard was abandoned: the old set goes on alone, and nothing waits any more. */
+  /**
+   * The reshard was abandoned: the old set goes on alone, and nothing waits any more. What the
+   * new set held is dropped: the old set, still running, delivers it or missed it as it would
+   * have without a reshard.
+   */
   abandon(): void {
     this.#stopTimer();
     this.#held = new Line();
@@ -323,13 +340,29 @@ export class ReshardSeam {
   /** Delivers, in order, the first `count` waiting dispatches of `guild`. */
   #releaseGuild(guild: string, count: number): void {
     const line = this.#heldByGuild.get(guild);
-    if (line === undefined) return;
+    if (line === undefined || count === 0) return;
     const out = line.items.slice(line.head, line.head + count);
     this.#dropHeld(guild, count);
-    for (const h of out) {
-      h.done = true;
-      this.#deliver(h.event, h.payload, h.session);
+    this.#deliverAll(out);
+  }
+
+  /**
+   * Delivers dispatches already taken off the lines. The books are settled first: a handler may
+   * end a session (`close()`), which comes back here through {@link oldEnded}.
+   */
+  #deliverAll(out: readonly Held[]): void {
+    for (const h of out) h.done = true;
+    for (const h of out) this.#deliver(h.event, h.payload, h.session);
+  }
+
+  /** The other set has passed `guild`'s remembered entries: their copies are not coming. */
+  #forgetGuild(guild: string): void {
+    const pending = this.#oldPending.get(guild);
+    if (pending !== undefined) {
+      this.#oldPendingCount -= pending.size;
+      this.#oldPending.delete(guild);
     }
+    this.#newDelivered.delete(guild);
   }
 
   #dropHeld(guild: string, count: number): void {
@@ -370,11 +403,6 @@ export class ReshardSeam {
     return at >= 0;
   }
 
-  /** Whether the new session that gets `guild`'s events has identified. */
-  #copyComing(guild: string): boolean {
-    const target = this.#freshByShard.get(this.#shardOf(guild, this.#total));
-    return target !== undefined && this.#identified.has(target);
-  }
 
   /** Whether the old session that gets `guild`'s events may still deliver them (it has not ended). */
   #oldOwnerAlive(guild: string): boolean {

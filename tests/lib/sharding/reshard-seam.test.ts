@@ -622,6 +622,53 @@ describe('ReshardSeam', () => {
     assert.deepEqual(out, ['MESSAGE_CREATE 1 1/2', 'MESSAGE_CREATE 2 1/2', 'MESSAGE_CREATE 3 1/2']);
   });
 
+  it('a match tells what the other set passed: the guild\'s older remembered events expect no copy any more', () => {
+    const { seam } = overlapping();
+    // The old set's P came before the new session had the guild: no copy of it comes.
+    seam.route('PRESENCE_UPDATE', msg('online'), oldSession);
+    seam.route('PRESENCE_UPDATE', msg('idle'), fresh[0]!);
+    assert.equal(seam.route('PRESENCE_UPDATE', msg('idle'), oldSession), true);
+    seam.swap();
+    assert.equal(seam.route('PRESENCE_UPDATE', msg('online'), fresh[0]!), true, 'online again is a new event');
+  });
+
+  it('when the new set\'s copy matches, its earlier waiting events of the guild (the old set missed them) go out first', () => {
+    const { seam, out } = overlapping();
+    seam.route('MESSAGE_CREATE', msg('a'), fresh[0]!);
+    seam.route('MESSAGE_CREATE', msg('b'), oldSession);
+    assert.equal(seam.route('MESSAGE_CREATE', msg('b'), fresh[0]!), false);
+    assert.deepEqual(out, ['MESSAGE_CREATE a 0/2'], 'before the old set\'s next event');
+  });
+
+  it('a handler that ends the old session while the seam delivers leaves its books straight', () => {
+    const out: string[] = [];
+    const ending = new Session({ shard: [0, 1] });
+    let seam: ReshardSeam;
+    const deliver = (event: string, payload: unknown): void => {
+      out.push((payload as { id: string }).id);
+      if ((payload as { id: string }).id === 'a') {
+        ending.status = 'closed';
+        seam.oldEnded(ending);
+      }
+    };
+    seam = new ReshardSeam(fresh, new Map([[0, ending]]), deliver);
+    for (const session of fresh) seam.identifying(session);
+    seam.route('MESSAGE_CREATE', msg('a'), fresh[0]!);
+    seam.route('MESSAGE_CREATE', msg('b'), fresh[0]!);
+    seam.route('MESSAGE_CREATE', msg('c'), fresh[0]!);
+    assert.equal(seam.route('MESSAGE_CREATE', msg('b'), ending), true, 'b goes out from the old set');
+    seam.swap();
+    assert.deepEqual(out, ['a', 'c'], 'a (missed), and c when the old session ended: each once, nothing thrown');
+  });
+
+  it('a guild that becomes available during the reshard gets one GUILD_CREATE, though the new session\'s READY listed it', () => {
+    const { seam } = overlapping();
+    seam.route('READY', { guilds: [{ id: '0', unavailable: true }] }, fresh[0]!);
+    const fromOld = seam.route('GUILD_CREATE', { id: '0', name: 'g' }, oldSession);
+    const fromNew = seam.route('GUILD_CREATE', { id: '0', name: 'g' }, fresh[0]!);
+    assert.deepEqual([fromOld, fromNew], [true, false]);
+  });
+
   it('remembers a bounded number of old-set dispatches: past it, no copy is expected', () => {
     const { seam, out } = overlapping({ maxRemembered: 3 });
     for (const id of ['1', '2', '3', '4']) seam.route('MESSAGE_CREATE', msg(id), oldSession);
