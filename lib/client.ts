@@ -474,13 +474,27 @@ export class Client extends EventEmitter<ClientEvents> {
    * ```
    */
   requestGuildMembers(request: RequestGuildMembers, options: { session?: Session; signal?: AbortSignal; timeout?: number } = {}): Promise<GuildMembersResult> {
-    const session = options.session ?? this.sessionForGuild(request.guild_id);
-    if (!session) return Promise.reject(new SessionClosedError(0, `no session of this bot receives guild ${request.guild_id}`));
+    const guildId = request.guild_id;
+    let session = options.session ?? this.sessionForGuild(guildId);
+    if (!session) return Promise.reject(new SessionClosedError(0, `no session of this bot receives guild ${guildId}`));
     const { signal, timeout } = options;
-    // Matchable from the moment its frame is handed over: Discord's answer (a RATE_LIMITED without
-    // a nonce names only the guild) can be read before the write completes.
-    const send = (event: RequestGuildMembers): Promise<void> => event.sendEvent(this, session, { signal, onWrite: () => this.#members.markSent(event.nonce!) });
-    return this.#members.request(request, send, { signal, timeout, shardId: session.shard[0], session });
+    const first = session;
+    const send = async (event: RequestGuildMembers): Promise<void> => {
+      for (;;) {
+        try {
+          // Matchable from the moment its frame is handed over: Discord's answer (a RATE_LIMITED
+          // without a nonce names only the guild) can be read before the write completes.
+          await event.sendEvent(this, session!, { signal, onWrite: () => this.#members.markSent(event.nonce!) });
+          return;
+        } catch (err) {
+          // A reshard replaced the guild's session before the request went out: it goes out on the new one.
+          const next = options.session === undefined && err instanceof SessionClosedError ? this.sessionForGuild(guildId) : undefined;
+          if (next === undefined || next === session || next.status === 'closed' || !this.#members.moved(event.nonce!, next)) throw err;
+          session = next;
+        }
+      }
+    };
+    return this.#members.request(request, send, { signal, timeout, shardId: first.shard[0], session: first });
   }
 
   /** @internal Builds the Identify for one shard from the bot's options. */
@@ -636,7 +650,8 @@ export class Client extends EventEmitter<ClientEvents> {
     this.shards = count;
     for (const session of fresh) session.adoptStoreKey();
     // In one turn: the old set stops delivering; the seam then drops only the new set's late copies.
-    const retired = old.map((s) => s.retire());
+    // A shard id the new set does not have keeps no saved session: nothing may resume it.
+    const retired = old.map((s) => s.retire('replaced by a reshard', s.shard[0] >= count));
     seam.swap();
     await Promise.all(retired);
     this.emit('resharded', count);
@@ -658,7 +673,8 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#leaveLine(session);
     this.#seam?.oldEnded(session);
     this.#notifySessionChanged();
-    this.#members.cancelAll(new SessionClosedError(session.shard[0], error.message), session);
+    // Requests not yet written fail (or move to the guild's new session) through their sends.
+    this.#members.cancelSent(error instanceof SessionClosedError ? error : new SessionClosedError(session.shard[0], error.message), session);
     if (this.#isShardingRequired(error)) this.#reshardFor(session);
   }
 

@@ -83,8 +83,9 @@ interface Pending {
   readonly guildId: Snowflake;
   /** A whole-list request (`query: ""`, `limit: 0`), the only kind Discord's 30 s limit applies to. */
   readonly wholeList: boolean;
-  readonly shardId: number | undefined;
-  readonly session: Session | undefined;
+  /** Where it goes out: set again when it moves to another session before being written. */
+  shardId: number | undefined;
+  session: Session | undefined;
   /** Chunks by `chunk_index`; its length is the first `chunk_count` seen. */
   chunks: (GatewayGuildMembersChunkDispatchData | undefined)[] | undefined;
   received: number;
@@ -231,6 +232,23 @@ export class MemberChunkCollector {
     entry.sent = true;
     // A chunk may already have armed it (the dispatch can be read before the write callback runs).
     entry.timer ??= this.#arm(nonce, entry);
+  }
+
+  /**
+   * @internal
+   * The request goes out on `session` after all: the one it was meant for ended before
+   * writing it (a reshard replaced it).
+   *
+   * @param nonce - the request's nonce
+   * @param session - where it goes out now
+   * @returns false when the request is no longer pending or was already written
+   */
+  moved(nonce: string, session: Session): boolean {
+    const entry = this.#pending.get(nonce);
+    if (!entry || entry.sent) return false;
+    entry.session = session;
+    entry.shardId = session.shard[0];
+    return true;
   }
 
   /**

@@ -260,11 +260,18 @@ export class Session {
    * saves under that key.
    *
    * @param reason - why, for the `SessionClosedError` it ends with
+   * @param dropStoreKey - also delete its store key (a reshard to fewer shards has no session for it)
    * @internal
    */
-  async retire(reason = 'replaced by a reshard'): Promise<void> {
+  async retire(reason = 'replaced by a reshard', dropStoreKey = false): Promise<void> {
     if (this.status === 'closed' || this.status === 'idle') return;
     this.#end(new SessionClosedError(this.shard[0], reason), 1000);
+    if (!dropStoreKey || !this.#store) return;
+    try {
+      await this.#store.delete(this.shard[0]);
+    } catch (err) {
+      this.#bot?.reportError(asError(err), this);
+    }
   }
 
   /**
@@ -676,7 +683,7 @@ export class Session {
     const conn = this.#conn;
     this.#teardownConnection();
     if (conn && closeCode !== undefined) conn.close(closeCode, 'disconnect');
-    const closed = new SessionClosedError(this.shard[0], error.message);
+    const closed = error instanceof SessionClosedError ? error : new SessionClosedError(this.shard[0], error.message);
     for (const w of this.#readyWaiters.splice(0)) w.reject(closed);
     const waiter = this.#connectWaiter;
     this.#connectWaiter = undefined;

@@ -325,6 +325,20 @@ it('with a store, the running set keeps its store keys until the swap, even when
   assert.deepEqual((await store.get(0))?.shard, [0, 2]);
 });
 
+it('with a store, a reshard to fewer shards deletes the keys of the shard ids it no longer runs', async () => {
+  const store = new MemorySessionStore();
+  h = await harness({ sim: { shards: 2, maxConcurrency: 2, guilds: 4 }, client: { shards: 2, store } });
+  await connectAll(h);
+  await h.advance(1500);
+  assert.notEqual(await store.get(1), undefined);
+  let resharded = false;
+  h.bot.reshard(1).then(() => { resharded = true; });
+  await h.advanceUntil(() => resharded, 'reshard');
+  await h.advance(1500);
+  assert.equal(await store.get(1), undefined, 'nothing left to resume a retired session from');
+  assert.equal((await store.get(0))?.session_id, h.bot.sessions.get(0)!.id);
+});
+
 it('with a store, a reshard to the same count identifies its sessions instead of resuming the running ones', async () => {
   const store = new MemorySessionStore();
   h = await harness({ sim: { shards: 1, guilds: 2 }, client: { shards: 1, store } });
@@ -392,6 +406,25 @@ describe('the swap', () => {
       assert.equal(h.bot.sessions.size, 0);
     });
   }
+
+  it('member requests still waiting to be written on an old session go out on the guild\'s new session', async () => {
+    h = await harness({ sim: { shards: 1, maxConcurrency: 2, guilds: 2 }, client: { shards: 1, intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMembers } });
+    await connectAll(h);
+    const guild = h.sim.guilds[0]!;
+    const outcomes = new Map<string, number>();
+    // More than the connection's 120 frames per minute: some still wait in its queue at the swap.
+    for (let i = 0; i < 140; i++) {
+      h.bot.requestGuildMembers(new RequestGuildMembers({ guild_id: guild.id, user_ids: [guild.members[i % guild.members.length]!.member.user.id] }), { timeout: 600_000 })
+        .then(() => 'answered', (err: unknown) => String(err))
+        .then((outcome) => outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1));
+    }
+    await h.advance(500, 50);
+    let resharded = false;
+    h.bot.reshard(2).then(() => { resharded = true; });
+    await h.advanceUntil(() => resharded, 'reshard');
+    await h.advanceUntil(() => [...outcomes.values()].reduce((a, b) => a + b, 0) === 140, 'every request settled', { max: 180_000 });
+    assert.deepEqual([...outcomes], [['answered', 140]]);
+  });
 
   it('a new session\'s READY leaves the old session\'s member requests of its shard id alone', async () => {
     ({ h } = await oneShardBot());
