@@ -684,15 +684,21 @@ export class Client extends EventEmitter<ClientEvents> {
    * the shard still has no session, so another one starts, with the count Discord recommends.
    */
   #reshardFor(session: Session): void {
+    const closes = this.#closes;
     const start = (): void => {
-      this.reshard().catch((err: unknown) => this.reportError(err, session));
+      // A reshard the user ended with close() is no error.
+      this.reshard().catch((err: unknown) => { if (this.#closes === closes) this.reportError(err, session); });
     };
     const running = this.#resharding;
     if (running === undefined) return start();
-    const closes = this.#closes;
     running.then(undefined, () => {
       if (this.#closes === closes && this.sessions.get(session.shard[0]) === session) start();
     });
+  }
+
+  /** @internal Called when a session drops its resume state: the next connection identifies. */
+  sessionForgotten(session: Session): void {
+    this.#seam?.lost(session);
   }
 
   /** @internal */

@@ -653,6 +653,7 @@ export class Session {
     this.id = undefined;
     this.seq = null;
     this.resumeURL = undefined;
+    this.#bot?.sessionForgotten(this);
     if (this.#store && !this.#storeDeferred) this.#store.delete(this.shard[0]).catch((err: unknown) => this.#bot?.reportError(asError(err), this));
   }
 

@@ -468,6 +468,17 @@ describe('the swap', () => {
     assert.deepEqual([...h.bot.sessions.values()].map((s) => [s.shard[1], s.status]), [[3, 'ready'], [3, 'ready'], [3, 'ready']]);
   });
 
+  it('autoReshard: close() during the reshard a 4011 started reports no error', async () => {
+    h = await harness({ sim: { shards: 2, maxConcurrency: 1, guilds: 4 }, client: { shards: 1, autoReshard: true } });
+    await connectAll(h);
+    h.sim.closeWith(GatewayCloseCodes.ShardingRequired, { session: h.bot.sessions.get(0)!.id! });
+    await h.advanceUntil(() => h!.sim.sessions.some((s) => s.shard[1] === 2), 'the reshard started');
+    await h.bot.close();
+    await h.advance(30_000);
+    assert.deepEqual(h.errors.map((e) => e.message).filter((m) => !m.includes('4011')), []);
+    assert.equal(h.sim.connections, 0);
+  });
+
   it('a new session that ends before the swap ends the reshard at once: the rest of the set does not identify', async () => {
     ({ h } = await oneShardBot());
     let fresh: Session | undefined;
