@@ -14,7 +14,7 @@ import { RequestGuildMembers } from './events/request-guild-members.js';
 import { getJSON } from './http.js';
 import { ReshardSeam } from './sharding/reshard-seam.js';
 import { shardForGuild } from './sharding/shard-for-guild.js';
-import { DisgateError, FatalCloseError, InvalidOptionError, SessionClosedError, redactToken } from './errors.js';
+import { FatalCloseError, InvalidOptionError, SessionClosedError, redactToken } from './errors.js';
 import { ALL_INTENTS, intentNames, INTENT_NAMES } from '../types/intents.js';
 import { CONTENT_INTENT_DISPATCHES, DISPATCH_INTENTS, type DispatchName, type DispatchPayloads } from '../types/dispatch.js';
 import type { APIGatewayBotInfo, GatewayPresenceUpdateData } from '../types/payloads.js';
@@ -365,7 +365,6 @@ export class Client extends EventEmitter<ClientEvents> {
     }
   }
 
-
   #lineFor(shardId: number, maxConcurrency: number): IdentifyLine {
     const key = shardId % maxConcurrency;
     let line = this.#identifyLines.get(key);
@@ -380,7 +379,6 @@ export class Client extends EventEmitter<ClientEvents> {
   #leaveLine(session: Session): void {
     for (const line of this.#identifyLines.values()) line.leave(session);
   }
-
 
   /**
    * @internal
@@ -804,7 +802,6 @@ export class Client extends EventEmitter<ClientEvents> {
       previous = Promise.all(opened).then(() => {});
     }
   }
-
 
   #openGate(session: Session): void {
     const open = this.#gateOpeners.get(session);

@@ -57,7 +57,7 @@ interface Held extends Entry {
   readonly payload: unknown;
   readonly session: Session;
   readonly guild: string;
-  /** Matched by the old set's copy, or delivered: it waits no more. */
+  /** Matched by the old set's copy, or delivered: it waits no more (only the all-arrivals line keeps such entries). */
   done: boolean;
 }
 
@@ -403,7 +403,6 @@ export class ReshardSeam {
     return at >= 0;
   }
 
-
   /** Whether the old session that gets `guild`'s events may still deliver them (it has not ended). */
   #oldOwnerAlive(guild: string): boolean {
     const owner = this.#old.get(this.#shardOf(guild, this.#oldTotal));
@@ -434,11 +433,10 @@ function guildIds(ready: unknown): string[] {
   return guilds.flatMap((g: unknown) => (typeof (g as { id?: unknown } | null)?.id === 'string' ? [(g as { id: string }).id] : []));
 }
 
-/** The position (from the line's head) of the first entry with `key` still waiting, or -1. */
-function indexOf(line: Line<Entry & { done?: boolean }>, key: string): number {
+/** The position (from the line's head) of the first entry with `key`, or -1. */
+function indexOf(line: Line<Entry>, key: string): number {
   for (let i = line.head; i < line.items.length; i++) {
-    const entry = line.items[i]!;
-    if (entry.key === key && entry.done !== true) return i - line.head;
+    if (line.items[i]!.key === key) return i - line.head;
   }
   return -1;
 }
